@@ -1,0 +1,100 @@
+"""File I/O at the edge: atomic writes, checksums, downloads, Parquet with provenance.
+
+Every output goes through :func:`atomic_path`: it is written under a temporary name in the
+same directory and renamed into place only when complete, so a killed job never leaves a
+truncated file that looks finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+log = logging.getLogger(__name__)
+
+
+class DataError(ValueError):
+    """Bad input data: a missing, corrupt or empty file, or one of the wrong shape."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def require_file(path: str | os.PathLike, what: str = "input") -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} {str(path)!r} does not exist or is not a file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{what} {str(path)!r} is empty")
+    return path
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_sha256(path: str | os.PathLike, expected: str | None, key: str = "sha256") -> str:
+    """Return the file's sha256; raise :class:`DataError` if ``expected`` is given and differs."""
+    actual = sha256_file(require_file(path))
+    if expected and actual.lower() != expected.lower():
+        raise DataError(
+            f"checksum mismatch for {str(path)!r}: config key {key} expects {expected}, "
+            f"the file has {actual}"
+        )
+    return actual
+
+
+def download(url: str, dest: str | os.PathLike, sha256: str | None) -> Path:
+    """Fetch ``url`` to ``dest`` atomically, verifying ``sha256`` before the file appears."""
+    dest = Path(dest)
+    log.info("downloading %s -> %s", url, dest)
+    with atomic_path(dest) as tmp:
+        with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
+            shutil.copyfileobj(response, out, length=1 << 20)
+        verify_sha256(tmp, sha256, key=f"sha256 of {url}")
+    return dest
+
+
+def write_table(
+    table: pa.Table, path: str | os.PathLike, provenance: Mapping[str, str], **kwargs
+) -> Path:
+    """Write ``table`` as Parquet with ``provenance`` in its Arrow schema metadata, atomically."""
+    meta = dict(table.schema.metadata or {})
+    meta.update({f"provenance.{k}".encode(): str(v).encode() for k, v in provenance.items()})
+    table = table.replace_schema_metadata(meta)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, **kwargs)
+    return Path(path)
+
+
+def read_provenance(path: str | os.PathLike) -> dict[str, str]:
+    """The ``provenance.*`` entries of a Parquet file's schema metadata, prefix stripped."""
+    meta = pq.read_schema(path).metadata or {}
+    prefix = b"provenance."
+    return {k[len(prefix) :].decode(): v.decode() for k, v in meta.items() if k.startswith(prefix)}

@@ -1,0 +1,1 @@
+# Rules of the em domain (see pipeline/em/).

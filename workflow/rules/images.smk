@@ -1,0 +1,1 @@
+# Rules of the images domain (see pipeline/images/).

@@ -1,0 +1,1 @@
+# Rules of the vectors domain (see pipeline/vectors/).
