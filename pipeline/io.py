@@ -98,3 +98,15 @@ def read_provenance(path: str | os.PathLike) -> dict[str, str]:
     meta = pq.read_schema(path).metadata or {}
     prefix = b"provenance."
     return {k[len(prefix) :].decode(): v.decode() for k, v in meta.items() if k.startswith(prefix)}
+
+
+@contextlib.contextmanager
+def parquet_writer(
+    path: str | os.PathLike, schema: pa.Schema, provenance: Mapping[str, str], **kwargs
+) -> Iterator[pq.ParquetWriter]:
+    """A streaming Parquet writer (row group by row group) with provenance, renamed into place
+    only after it closes without error."""
+    meta = dict(schema.metadata or {})
+    meta.update({f"provenance.{k}".encode(): str(v).encode() for k, v in provenance.items()})
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema.with_metadata(meta), **kwargs) as writer:
+        yield writer

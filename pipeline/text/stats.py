@@ -1,0 +1,58 @@
+"""Statistics and figures of the text stages, for the report."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def zipf_figure(counts: np.ndarray, title: str = "") -> plt.Figure:
+    """Frequency against rank on log-log axes, with the least-squares slope (Zipf's exponent)."""
+    counts = np.sort(np.asarray(counts, dtype=np.float64))[::-1]
+    counts = counts[counts > 0]
+    ranks = np.arange(1, len(counts) + 1)
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.loglog(ranks, counts, lw=1.5, label="corpus")
+    if len(counts) > 10:
+        slope, intercept = np.polyfit(np.log(ranks), np.log(counts), 1)
+        ax.loglog(ranks, np.exp(intercept) * ranks**slope, "--", lw=1, label=f"fit: slope {slope:.2f}")
+    ax.set_xlabel("rank")
+    ax.set_ylabel("count")
+    ax.set_title(title or "Zipf plot")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def corpus_table(corpus: str, corpus_stats: dict, vocab_counts: np.ndarray, min_count: int) -> pd.DataFrame:
+    """Tidy rows ``corpus, metric, value`` for the corpus and its vocabulary."""
+    rows = {
+        "documents": corpus_stats["documents"],
+        "tokens": corpus_stats["tokens"],
+        "types": corpus_stats["types"],
+        "skipped documents": corpus_stats["skipped_documents"],
+        "replaced undecodable bytes": corpus_stats["replaced_bytes"],
+        f"vocabulary (min_count {min_count})": len(vocab_counts),
+        "in-vocabulary tokens": int(np.sum(vocab_counts)),
+        "in-vocabulary share of tokens": float(np.sum(vocab_counts)) / max(1, corpus_stats["tokens"]),
+    }
+    return pd.DataFrame({"corpus": corpus, "metric": list(rows), "value": list(rows.values())})
+
+
+def cooccurrence_table(corpus: str, weighting: str, window: int, stats: dict) -> pd.DataFrame:
+    rows = {
+        "window": window,
+        "vocabulary size": stats["vocab_size"],
+        "non-zeros": stats["nnz"],
+        "density": stats["density"],
+        "total weight": stats["total"],
+        "off-diagonal total (Z)": stats["offdiagonal_total"],
+        "diagonal total": stats["diagonal_total"],
+    }
+    return pd.DataFrame(
+        {"corpus": corpus, "weighting": weighting, "metric": list(rows), "value": list(rows.values())}
+    )
