@@ -30,8 +30,11 @@ def canon(obj):
 
 def pkg_files(*modules):
     """The package files a rule depends on, declared as inputs so that editing one reruns
-    exactly the rules that use it (Snakemake does not track modules a command imports)."""
-    return [str(PKG / m) for m in CORE_CODE + [m for m in modules if m not in CORE_CODE]]
+    exactly the rules that use it (Snakemake does not track modules a command imports).
+    """
+    return [
+        str(PKG / m) for m in CORE_CODE + [m for m in modules if m not in CORE_CODE]
+    ]
 
 
 def lib_versions(*names):

@@ -74,11 +74,11 @@ for _name, _c in config["text"]["corpora"].items():
 rule text_fetch_source:
     output:
         "resources/text/{corpus}/{filename}",
+    log:
+        "results/logs/text_fetch_source/{corpus}/{filename}.log",
     params:
         url=lambda wc: get_corpus(wc)["url"],
         sha256=lambda wc: get_corpus(wc)["sha256"] or "",
-    log:
-        "results/logs/text_fetch_source/{corpus}/{filename}.log",
     shell:
         "{PY} -m pipeline text fetch-source --url {params.url:q} --sha256={params.sha256:q} "
         "--output {output:q} > {log} 2>&1"
@@ -92,10 +92,6 @@ rule text_prepare_corpus:
         shards=directory("results/text/{corpus}/shards"),
         types="results/text/{corpus}/types.parquet",
         stats="results/text/{corpus}/corpus_stats.json",
-    params:
-        cfg=get_corpus_params,
-        sha256=lambda wc: get_corpus(wc)["sha256"] or "",
-        versions=lib_versions("gensim", "jieba", "opencc", "pyarrow"),
     log:
         "results/logs/text_prepare_corpus/{corpus}.log",
     benchmark:
@@ -103,6 +99,10 @@ rule text_prepare_corpus:
     threads: 2
     resources:
         mem_mb=1000,
+    params:
+        cfg=get_corpus_params,
+        sha256=lambda wc: get_corpus(wc)["sha256"] or "",
+        versions=lib_versions("gensim", "jieba", "opencc", "pyarrow"),
     shell:
         "{PY} -m pipeline text prepare-corpus --config {params.cfg:q} --source {input.source:q} "
         "--sha256={params.sha256:q} --shards-dir {output.shards} --types {output.types} "
@@ -115,11 +115,11 @@ rule text_build_vocabulary:
         code=pkg_files(*TEXT_CODE["vocab"]),
     output:
         "results/text/{corpus}/vocab.parquet",
+    log:
+        "results/logs/text_build_vocabulary/{corpus}.log",
     params:
         cfg=lambda wc: canon(get_corpus(wc)["vocab"]),
         versions=lib_versions("pyarrow", "numpy"),
-    log:
-        "results/logs/text_build_vocabulary/{corpus}.log",
     shell:
         "{PY} -m pipeline text build-vocabulary --config {params.cfg:q} --types {input.types} "
         "--output {output} > {log} 2>&1"
@@ -133,15 +133,15 @@ rule text_count_cooccurrences:
         code=pkg_files(*TEXT_CODE["cooccur"]),
     output:
         "results/text/{corpus}/cooccur/{weighting}/part-{shard}.parquet",
-    params:
-        cfg=get_cooccur_params,
-        versions=lib_versions("numpy", "scipy", "pyarrow", "torch"),
     log:
         "results/logs/text_count_cooccurrences/{corpus}/{weighting}/{shard}.log",
     benchmark:
         "results/benchmarks/text_count_cooccurrences/{corpus}/{weighting}/{shard}.tsv"
     resources:
         mem_mb=lambda wc: get_corpus(wc)["cooccur"]["max_memory_mb"] + 500,
+    params:
+        cfg=get_cooccur_params,
+        versions=lib_versions("numpy", "scipy", "pyarrow", "torch"),
     shell:
         "{PY} -m pipeline text count-cooccurrences --config {params.cfg:q} "
         "--weighting {wildcards.weighting} --shard {input.shards}/shard-{wildcards.shard}.parquet "
@@ -156,15 +156,15 @@ rule text_merge_cooccurrences:
     output:
         table="results/text/{corpus}/cooccur/{weighting}.parquet",
         stats="results/text/{corpus}/cooccur/{weighting}.stats.json",
-    params:
-        cfg=get_cooccur_params,
-        versions=lib_versions("numpy", "scipy", "pyarrow"),
     log:
         "results/logs/text_merge_cooccurrences/{corpus}/{weighting}.log",
     benchmark:
         "results/benchmarks/text_merge_cooccurrences/{corpus}/{weighting}.tsv"
     resources:
         mem_mb=lambda wc: get_corpus(wc)["cooccur"]["max_memory_mb"] + 500,
+    params:
+        cfg=get_cooccur_params,
+        versions=lib_versions("numpy", "scipy", "pyarrow"),
     shell:
         "{PY} -m pipeline text merge-cooccurrences --config {params.cfg:q} "
         "--vocab {input.vocab} --parts {input.parts} --output {output.table} "
@@ -194,10 +194,10 @@ rule text_report_corpus:
             subcategory="Corpus {corpus}",
             labels={"corpus": "{corpus}", "figure": "Zipf plot"},
         ),
-    params:
-        versions=lib_versions("matplotlib", "pandas"),
     log:
         "results/logs/text_report_corpus/{corpus}.log",
+    params:
+        versions=lib_versions("matplotlib", "pandas"),
     shell:
         "{PY} -m pipeline text report-corpus --corpus {wildcards.corpus} "
         "--corpus-stats {input.corpus_stats} --types {input.types} --vocab {input.vocab} "
