@@ -1,0 +1,147 @@
+"""Co-occurrence counts against hand-computed tables and a naive pure-Python count."""
+
+from collections import defaultdict
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.io import DataError
+from pipeline.text.cooccur import CooccurConfig, count_shard, in_vocabulary_stream, merge_shards
+
+PROV = {"git_commit": "test"}
+VOCAB = {"a": 0, "b": 1, "c": 2}
+
+
+def _stream(docs, vocab=VOCAB):
+    """(ids, doc) of documents given as lists of tokens; tokens outside ``vocab`` are OOV."""
+    types = sorted({t for d in docs for t in d})
+    tid = {t: k for k, t in enumerate(types)}
+    flat = np.array([tid[t] for d in docs for t in d], dtype=np.int32)
+    offsets = np.concatenate([[0], np.cumsum([len(d) for d in docs])])
+    mapping = np.array([vocab.get(t, -1) for t in types], dtype=np.int32)
+    return in_vocabulary_stream(flat, offsets, mapping)
+
+
+def _count(tmp_path, docs, window, weighting, vocab=VOCAB, budget_mb=64, shards=1):
+    """Count ``docs`` split round-robin into shards, merge, and return {(i, j): x}."""
+    cfg = CooccurConfig(window=window, max_memory_mb=budget_mb)
+    parts = []
+    for k in range(shards):
+        ids, doc = _stream(docs[k::shards], vocab)
+        part = tmp_path / f"part-{k}.parquet"
+        count_shard(ids, doc, len(vocab), cfg, weighting, part, PROV)
+        parts.append(part)
+    out = tmp_path / "cooc.parquet"
+    stats = merge_shards(parts, len(vocab), out, PROV, cfg.budget_bytes)
+    t = pq.read_table(out).to_pydict()
+    assert t["diag"] == [i == j for i, j in zip(t["i"], t["j"], strict=True)]
+    assert list(zip(t["i"], t["j"], strict=True)) == sorted(zip(t["i"], t["j"], strict=True))
+    return {(i, j): x for i, j, x in zip(t["i"], t["j"], t["x"], strict=True)}, stats
+
+
+def naive_count(docs, vocab, window, weighting):
+    """GloVe's cooccur, literally: drop OOV, then for each token look back `window` tokens."""
+    X = defaultdict(float)
+    for d in docs:
+        ids = [vocab[t] for t in d if t in vocab]
+        for k, right in enumerate(ids):
+            for dist in range(1, window + 1):
+                if k - dist < 0:
+                    break
+                left = ids[k - dist]
+                w = 1.0 if weighting == "unit" else 1.0 / dist
+                X[(left, right)] += w
+                X[(right, left)] += w
+    return dict(X)
+
+
+def test_unit_counts_by_hand(tmp_path):
+    X, stats = _count(tmp_path, [["a", "b", "a", "c"]], window=2, weighting="unit")
+    a, b, c = 0, 1, 2
+    assert X == {(a, a): 2, (a, b): 2, (a, c): 1, (b, a): 2, (b, c): 1, (c, a): 1, (c, b): 1}
+    assert stats["nnz"] == 7 and stats["total"] == 10 and stats["diagonal_total"] == 2
+    assert stats["density"] == 7 / 9
+
+
+def test_harmonic_counts_by_hand(tmp_path):
+    X, _ = _count(tmp_path, [["a", "b", "a", "c"]], window=2, weighting="harmonic")
+    a, b, c = 0, 1, 2
+    assert X == {(a, a): 1.0, (a, b): 2.0, (a, c): 1.0, (b, a): 2.0, (b, c): 0.5, (c, a): 1.0, (c, b): 0.5}
+
+
+def test_window_never_crosses_documents(tmp_path):
+    X, _ = _count(tmp_path, [["a", "b"], ["c", "a"]], window=5, weighting="unit")
+    assert X == {(0, 1): 1, (1, 0): 1, (2, 0): 1, (0, 2): 1}
+
+
+def test_oov_dropped_before_windowing(tmp_path):
+    X, _ = _count(tmp_path, [["a", "x", "y", "b"]], window=1, weighting="unit")
+    assert X == {(0, 1): 1, (1, 0): 1}
+
+
+@pytest.mark.parametrize("weighting", ["unit", "harmonic"])
+@pytest.mark.parametrize("shards", [1, 3])
+def test_equals_naive_count_on_random_corpus(tmp_path, weighting, shards):
+    rng = np.random.default_rng(0)
+    words = [f"w{k}" for k in range(40)]
+    vocab = {w: k for k, w in enumerate(words[:30])}  # w30..w39 are OOV
+    p = 1.0 / np.arange(1, 41)
+    docs = [list(rng.choice(words, size=rng.integers(0, 60), p=p / p.sum())) for _ in range(50)]
+    X, _ = _count(tmp_path, docs, window=4, weighting=weighting, vocab=vocab, shards=shards)
+    expected = naive_count(docs, vocab, 4, weighting)
+    assert X.keys() == expected.keys()
+    if weighting == "unit":
+        assert X == expected  # integers in float64: exact
+    else:
+        np.testing.assert_allclose([X[k] for k in expected], list(expected.values()), rtol=1e-13, atol=0)
+
+
+def test_spilling_under_a_tiny_budget_gives_the_same_counts(tmp_path, monkeypatch):
+    rng = np.random.default_rng(1)
+    vocab = {f"w{k}": k for k in range(200)}
+    docs = [[f"w{k}" for k in rng.integers(0, 200, size=500)] for _ in range(40)]
+    expected = naive_count(docs, vocab, 3, "unit")
+    # Force tiny chunks and a spill after every chunk.
+    monkeypatch.setattr("pipeline.text.cooccur.BYTES_PER_PAIR", 10**5)
+    monkeypatch.setattr("pipeline.text.cooccur.BYTES_PER_NNZ", 10**4)
+    X, _ = _count(tmp_path, docs, window=3, weighting="unit", vocab=vocab)
+    assert X == expected
+    ids, doc = _stream(docs, vocab)
+    result = count_shard(ids, doc, 200, CooccurConfig(window=3, max_memory_mb=64), "unit", tmp_path / "p.parquet", PROV)
+    assert result["spills"] >= 2
+    assert not list(tmp_path.glob(".*spill*"))  # spill files are cleaned up
+
+
+def test_torch_backend_equals_scipy(tmp_path):
+    torch = pytest.importorskip("torch")
+    from pipeline.text.cooccur import _chunk_pairs, _count_chunk_scipy, _count_chunk_torch
+
+    rng = np.random.default_rng(2)
+    ids = rng.integers(0, 50, size=3000).astype(np.int32)
+    doc = np.repeat(np.arange(30, dtype=np.int32), 100)
+    for weighting in ("unit", "harmonic"):
+        pairs = _chunk_pairs(ids, doc, 0, len(ids), 5, weighting)
+        a = _count_chunk_scipy(*pairs, 50).toarray()
+        b = _count_chunk_torch(*pairs, 50, "cpu").toarray()
+        np.testing.assert_allclose(a, b, rtol=1e-13)
+    if torch.cuda.is_available():  # pragma: no cover - exercised on a GPU machine
+        c = _count_chunk_torch(*pairs, 50, "cuda").toarray()
+        np.testing.assert_allclose(a, c, rtol=1e-13)
+
+
+@pytest.mark.parametrize("window", [0, -3])
+def test_window_below_one_is_rejected(window):
+    with pytest.raises(ValueError, match="cooccur.window"):
+        CooccurConfig(window=window)
+
+
+def test_unknown_weighting_is_rejected():
+    with pytest.raises(ValueError, match="cooccur.weightings"):
+        CooccurConfig(weightings=("unit", "cubic"))
+
+
+def test_no_cooccurrences_is_an_error_and_leaves_no_table(tmp_path):
+    with pytest.raises(DataError, match="no co-occurrences"):
+        _count(tmp_path, [["a"], ["b"]], window=2, weighting="unit")
+    assert not (tmp_path / "cooc.parquet").exists()
