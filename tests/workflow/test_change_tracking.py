@@ -1,0 +1,89 @@
+"""Real snakemake runs: no-op reruns, params and code changes rerun exactly what they should."""
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.io import read_provenance
+from tests.workflow.conftest import text_config
+
+pytestmark = pytest.mark.slow
+
+ALL_TEXT = {
+    "text_prepare_corpus": 1,
+    "text_build_vocabulary": 1,
+    "text_count_cooccurrences": 4,
+    "text_merge_cooccurrences": 2,
+    "text_report_corpus": 1,
+}
+COUNTING_AND_DOWNSTREAM = {"text_count_cooccurrences": 4, "text_merge_cooccurrences": 2, "text_report_corpus": 1}
+
+
+def test_full_run_then_nothing_to_do(workflow):
+    assert workflow.planned_jobs() == ALL_TEXT
+    workflow.run()
+    assert workflow.planned_jobs() == {}
+    proc = workflow.run()
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+    prov = read_provenance(workflow.root / "results/text/tiny/cooccur/unit.parquet")
+    assert set(prov) >= {"git_commit", "git_dirty", "config_hash", "inputs_sha256", "library_versions", "device"}
+    assert prov["device"] == "cpu"
+    assert "scikit-learn" in prov["library_versions"] and "torch" in prov["library_versions"]
+
+
+def test_window_change_reruns_counting_and_downstream_only(workflow):
+    workflow.run()
+    workflow.write_config(text_config("corpus.txt", window=4))
+    assert workflow.planned_jobs() == COUNTING_AND_DOWNSTREAM
+    workflow.run()
+    assert pq.read_table(workflow.root / "results/text/tiny/cooccur/unit.parquet").num_rows > 0
+    assert workflow.planned_jobs() == {}
+
+
+def test_module_edits_rerun_exactly_their_rules(workflow):
+    workflow.run()
+    with open(workflow.root / "pipeline/text/stats.py", "a") as f:
+        f.write("\n# an edit\n")
+    assert workflow.planned_jobs() == {"text_report_corpus": 1}
+    workflow.run()
+    with open(workflow.root / "pipeline/text/cooccur.py", "a") as f:
+        f.write("\n# an edit\n")
+    assert workflow.planned_jobs() == COUNTING_AND_DOWNSTREAM
+    workflow.run()
+    with open(workflow.root / "pipeline/text/vocab.py", "a") as f:
+        f.write("\n# an edit\n")
+    assert workflow.planned_jobs() == {k: v for k, v in ALL_TEXT.items() if k != "text_prepare_corpus"}
+
+
+def test_touching_a_module_without_editing_it_reruns_nothing(workflow):
+    workflow.run()
+    (workflow.root / "pipeline/text/cooccur.py").touch()
+    assert workflow.planned_jobs() == {}
+
+
+def test_report_is_generated(workflow):
+    workflow.run()
+    proc = workflow.run("--report", "report.html")
+    html = (workflow.root / "report.html").read_text()
+    assert proc.returncode == 0 and "zipf.png" in html and "Corpus tiny" in html
+
+
+def test_unknown_config_key_is_rejected_before_the_dag(workflow):
+    cfg = text_config("corpus.txt")
+    cfg["text"]["corpora"]["tiny"]["cooccur"]["windw"] = 3
+    workflow.write_config(cfg)
+    proc = workflow.run("--dry-run", check=False)
+    assert proc.returncode != 0 and "'windw' was unexpected" in proc.stdout + proc.stderr
+
+
+def test_malformed_config_value_names_the_key(workflow):
+    cfg = text_config("corpus.txt", window=0)
+    workflow.write_config(cfg)
+    proc = workflow.run("--dry-run", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "0 is less than the minimum of 1" in out and "window" in out
+
+
+def test_unknown_top_level_section_is_rejected(workflow):
+    workflow.write_config({"txt": {}})
+    proc = workflow.run("--dry-run", check=False)
+    assert proc.returncode != 0 and "'txt' was unexpected" in proc.stdout + proc.stderr
