@@ -1,0 +1,296 @@
+"""Gaussian mixtures by EM (posts.md §6): alternating minimisation of the joint KL (17).
+
+The E-step (20) sets the responsibilities to the posterior, which makes the posterior KL zero, so
+the joint KL (17) then equals the negative mean log-likelihood; the M-step (18) minimises (17) in
+closed form. The kernels follow ``sklearn.mixture.GaussianMixture`` operation by operation (same
+``reg_covar``, same ``10·eps`` on the component weights, precision Cholesky factors, the lower bound
+computed in the E-step before the M-step, stop on ``|Δ mean log-likelihood| < tol``), so from the
+same initialisation both reach the same log-likelihood in the same number of iterations.
+Memory is O(N·K + N·D): components are looped over, never an N×K×D tensor.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from pipeline.em.backend import NumpyOps, check_backend_params, check_positive_int
+from pipeline.em.kmeans import KMeans, kmeans_plusplus
+
+COVARIANCE_TYPES = ("full", "diag", "spherical")
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+SINGULAR_MESSAGE = (
+    "Fitting the mixture model failed because some components have ill-defined empirical "
+    "covariance (for instance caused by singleton or collapsed samples). Try to decrease the "
+    "number of components, or increase reg_covar."
+)
+
+
+def estimate_parameters(ops, X, resp, reg_covar: float, covariance_type: str):
+    """M-step (18): weights (unnormalised counts N_k), means (K, D) and covariances."""
+    nk = resp.sum(axis=0) + 10 * np.finfo(np.float64).eps
+    means = (resp.T @ X) / nk[:, None]
+    n_components, n_features = means.shape
+    if covariance_type == "full":
+        cov = ops.zeros((n_components, n_features, n_features))
+        eye = ops.eye(n_features)
+        for k in range(n_components):
+            diff = X - means[k]
+            cov[k] = (resp[:, k][:, None] * diff).T @ diff / nk[k] + reg_covar * eye
+    else:
+        avg_x2 = (resp.T @ (X * X)) / nk[:, None]
+        cov = avg_x2 - 2 * means * (resp.T @ X) / nk[:, None] + means**2 + reg_covar
+        if covariance_type == "spherical":
+            cov = cov.mean(axis=1)
+    return nk, means, cov
+
+
+def precision_cholesky(ops, covariances, covariance_type: str):
+    """Cholesky factors of the precisions; a singular covariance raises ``ValueError``."""
+    if covariance_type == "full":
+        try:
+            lower = ops.cholesky(covariances)
+        except FloatingPointError as exc:
+            raise ValueError(SINGULAR_MESSAGE) from exc
+        out = ops.zeros(covariances.shape)
+        eye = ops.eye(covariances.shape[1])
+        for k in range(covariances.shape[0]):
+            out[k] = ops.solve_lower(lower[k], eye).T
+        return out
+    if bool(ops.to_numpy(covariances <= 0).any()):
+        raise ValueError(SINGULAR_MESSAGE)
+    return 1.0 / ops.sqrt(covariances)
+
+
+def log_gaussian_prob(ops, X, means, prec_chol, covariance_type: str):
+    """log N(x_i | μ_k, Σ_k), shape (N, K)."""
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
+    if covariance_type == "full":
+        log_prob = ops.zeros((n_samples, n_components))
+        for k in range(n_components):
+            y = X @ prec_chol[k] - means[k] @ prec_chol[k]
+            log_prob[:, k] = (y * y).sum(axis=1)
+        log_det = ops.log(ops.einsum("kii->ki", prec_chol)).sum(axis=1)
+    elif covariance_type == "diag":
+        prec = prec_chol**2
+        log_prob = (means**2 * prec).sum(axis=1) - 2 * (X @ (means * prec).T) + (X * X) @ prec.T
+        log_det = ops.log(prec_chol).sum(axis=1)
+    else:
+        prec = prec_chol**2
+        log_prob = (
+            (means**2).sum(axis=1) * prec
+            - 2 * (X @ means.T) * prec
+            + (X * X).sum(axis=1)[:, None] * prec[None, :]
+        )
+        log_det = n_features * ops.log(prec_chol)
+    return -0.5 * (n_features * math.log(2 * math.pi) + log_prob) + log_det
+
+
+def e_step(ops, X, weights, means, prec_chol, covariance_type: str):
+    """E-step (20): (mean log-likelihood, log responsibilities (N, K))."""
+    weighted = log_gaussian_prob(ops, X, means, prec_chol, covariance_type) + ops.log(weights)
+    norm = ops.logsumexp(weighted, 1)
+    return float(norm.mean()), weighted - norm[:, None]
+
+
+def joint_kl(ops, X, resp, weights, means, prec_chol, covariance_type: str) -> float:
+    """Objective (17) without its constant: (1/N) Σ_i Σ_k r_ik log(r_ik / (π_k N(x_i|θ_k)))."""
+    weighted = log_gaussian_prob(ops, X, means, prec_chol, covariance_type) + ops.log(weights)
+    safe = resp > 0
+    log_r = ops.log(resp * safe + (~safe))  # 0·log 0 = 0
+    return float((resp * (log_r - weighted)).sum() / X.shape[0])
+
+
+def precisions_from_cholesky(prec_chol: np.ndarray, covariance_type: str) -> np.ndarray:
+    if covariance_type == "full":
+        return np.einsum("kij,klj->kil", prec_chol, prec_chol)
+    return prec_chol**2
+
+
+def cholesky_from_precisions(precisions: np.ndarray, covariance_type: str) -> np.ndarray:
+    """Upper factor U with Λ = U Uᵀ (sklearn's convention), via the flipped Cholesky (#26415)."""
+    precisions = np.asarray(precisions, dtype=np.float64)
+    if covariance_type == "full":
+        flip = precisions[:, ::-1, ::-1]
+        return np.linalg.cholesky(flip)[:, ::-1, ::-1].copy()
+    return np.sqrt(precisions)
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture fitted by EM, numpy or torch backend (posts.md §6).
+
+    Parameters follow ``sklearn.mixture.GaussianMixture`` (``covariance_type`` in full/diag/spherical;
+    ``init_params`` in kmeans/k-means++/random/random_from_data; ``weights_init``, ``means_init``,
+    ``precisions_init`` override the initialisation), plus ``backend`` ("numpy" or "torch"),
+    ``device`` ("auto", "cpu", "cuda") and ``dtype``. Attributes: ``weights_``, ``means_``,
+    ``covariances_``, ``precisions_``, ``precisions_cholesky_``, ``converged_``, ``n_iter_``,
+    ``lower_bound_`` (best mean log-likelihood) and ``lower_bounds_`` (its curve).
+    """
+
+    def __init__(
+        self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
+        n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
+        random_state=None, backend="numpy", device="auto", dtype="float64",
+    ):  # fmt: skip
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.backend = backend
+        self.device = device
+        self.dtype = dtype
+
+    def _check(self, X):
+        check_positive_int(self.n_components, "n_components")
+        check_positive_int(self.n_init, "n_init")
+        check_positive_int(self.max_iter, "max_iter", minimum=0)
+        if self.covariance_type not in COVARIANCE_TYPES:
+            raise ValueError(f"covariance_type={self.covariance_type!r}: expected one of {COVARIANCE_TYPES}")
+        if self.init_params not in INIT_PARAMS:
+            raise ValueError(f"init_params={self.init_params!r}: expected one of {INIT_PARAMS}")
+        if not np.isscalar(self.tol) or self.tol < 0:
+            raise ValueError(f"tol={self.tol!r}: expected a number >= 0")
+        if not np.isscalar(self.reg_covar) or self.reg_covar < 0:
+            raise ValueError(f"reg_covar={self.reg_covar!r}: expected a number >= 0")
+        if X.shape[0] < self.n_components:
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = "
+                f"{self.n_components}, n_samples = {X.shape[0]}"
+            )
+
+    def _initial_resp(self, X: np.ndarray, rng) -> np.ndarray:
+        n, k = X.shape[0], self.n_components
+        resp = np.zeros((n, k))
+        if self.init_params == "kmeans":
+            km = KMeans(k, n_init=1, random_state=rng, backend=self.backend, device=self.device)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                resp[np.arange(n), km.fit(X).labels_] = 1
+        elif self.init_params == "k-means++":
+            resp[kmeans_plusplus(X, k, rng)[1], np.arange(k)] = 1
+        elif self.init_params == "random":
+            resp = rng.uniform(size=(n, k))
+            resp /= resp.sum(axis=1)[:, None]
+        else:
+            resp[rng.choice(n, size=k, replace=False), np.arange(k)] = 1
+        return resp
+
+    def _initialize(self, ops, X, Xb, rng):
+        """(weights, means, precision Cholesky) on the backend, from init_params or *_init."""
+        user = (self.weights_init, self.means_init, self.precisions_init)
+        if all(v is not None for v in user):
+            weights, means, pc = user[0], user[1], cholesky_from_precisions(user[2], self.covariance_type)
+            return ops.asarray(weights), ops.asarray(means), ops.asarray(pc)
+        resp = ops.asarray(self._initial_resp(X, rng))
+        nk, means, cov = estimate_parameters(ops, Xb, resp, self.reg_covar, self.covariance_type)
+        weights = nk / X.shape[0] if user[0] is None else ops.asarray(user[0])
+        means = means if user[1] is None else ops.asarray(user[1])
+        if user[2] is None:
+            return weights, means, precision_cholesky(ops, cov, self.covariance_type)
+        return weights, means, ops.asarray(cholesky_from_precisions(user[2], self.covariance_type))
+
+    def _em(self, ops, Xb, params):
+        """One EM run from ``params``: (lower bounds, converged, n_iter, final params, covariances)."""
+        weights, means, pc = params
+        cov, lower, bounds, converged, n_iter = None, -np.inf, [], False, 0
+        for n_iter in range(1, self.max_iter + 1):
+            previous = lower
+            lower, log_resp = e_step(ops, Xb, weights, means, pc, self.covariance_type)
+            nk, means, cov = estimate_parameters(
+                ops, Xb, ops.exp(log_resp), self.reg_covar, self.covariance_type
+            )
+            weights, pc = nk / nk.sum(), precision_cholesky(ops, cov, self.covariance_type)
+            bounds.append(lower)
+            if not np.isfinite(lower):
+                raise ValueError("the log-likelihood is not finite; check X for extreme values")
+            if abs(lower - previous) < self.tol:
+                converged = True
+                break
+        return bounds, converged, n_iter, (weights, means, pc), cov
+
+    def fit_predict(self, X, y=None):
+        """Fit by EM (best of ``n_init`` runs by final lower bound) and return the labels."""
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        self._check(X)
+        ops = check_backend_params(self)
+        X = X.astype(np.float64 if self.dtype == "float64" else np.float32, copy=False)
+        Xb, rng, best = ops.asarray(X), check_random_state(self.random_state), None
+        for _ in range(self.n_init):
+            params = self._initialize(ops, X, Xb, rng)
+            bounds, converged, n_iter, params, cov = self._em(ops, Xb, params)
+            if best is None or (bounds and bounds[-1] > best[0][-1]) or not best[0]:
+                best = (bounds, converged, n_iter, params, cov)
+        bounds, self.converged_, self.n_iter_, params, cov = best
+        if not self.converged_ and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. Try different init parameters, "
+                "or increase max_iter, tol, or check for degenerate data.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self._store(ops, params, cov)
+        self.lower_bounds_ = bounds
+        self.lower_bound_ = bounds[-1] if bounds else -np.inf
+        return self.predict(X)
+
+    def _store(self, ops, params, cov):
+        self.weights_, self.means_, self.precisions_cholesky_ = (ops.to_numpy(p) for p in params)
+        self.precisions_ = precisions_from_cholesky(self.precisions_cholesky_, self.covariance_type)
+        if cov is None:  # max_iter == 0: covariances from the initial precisions
+            cov = np.linalg.inv(self.precisions_) if self.covariance_type == "full" else 1 / self.precisions_
+        self.covariances_ = ops.to_numpy(cov)
+
+    def fit(self, X, y=None):
+        """Fit by EM; returns ``self``."""
+        self.fit_predict(X, y)
+        return self
+
+    def _log_resp(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        ops = check_backend_params(self)
+        args = (ops.asarray(p) for p in (self.weights_, self.means_, self.precisions_cholesky_))
+        weighted = log_gaussian_prob(ops, ops.asarray(X), *list(args)[1:], self.covariance_type)
+        weighted = weighted + ops.log(ops.asarray(self.weights_))
+        norm = ops.logsumexp(weighted, 1)
+        return ops, norm, weighted - norm[:, None]
+
+    def score_samples(self, X):
+        """log p(x) per row (n_samples,)."""
+        ops, norm, _ = self._log_resp(X)
+        return ops.to_numpy(norm)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of ``X``."""
+        return float(self.score_samples(X).mean())
+
+    def predict_proba(self, X):
+        """Posterior responsibilities (n_samples, n_components)."""
+        ops, _, log_resp = self._log_resp(X)
+        return np.exp(ops.to_numpy(log_resp))
+
+    def predict(self, X):
+        """Most probable component per row (n_samples,)."""
+        return self.predict_proba(X).argmax(axis=1)
+
+
+def mean_log_likelihood(X, weights, means, covariances, covariance_type: str = "full") -> float:
+    """Mean log-likelihood of ``X`` under given parameters (e.g. the true ones), numpy float64."""
+    ops = NumpyOps()
+    X = np.asarray(X, dtype=np.float64)
+    pc = precision_cholesky(ops, np.asarray(covariances, dtype=np.float64), covariance_type)
+    return e_step(ops, X, np.asarray(weights, dtype=np.float64), np.asarray(means), pc, covariance_type)[0]

@@ -1,0 +1,287 @@
+"""K-means as hard EM (Lloyd) and soft K-means with stiffness M (posts.md §8.1, "K-means").
+
+Lloyd follows ``sklearn.cluster.KMeans(algorithm="lloyd")`` step for step (data centred, squared
+distances as ``‖c‖² − 2x·c`` from a chunked GEMM, sklearn's two stopping rules, empty clusters moved
+to the farthest points), so from the same initial centres it returns the same labels, inertia and
+``n_iter_``. Memory is O(chunk·K + N·D): never an N×K×D tensor or a K×N one-hot matrix.
+
+:class:`SoftKMeans` is post 8's derivation: smooth ``min_j d²_ij`` by ``−(1/M) log Σ_j e^{−M d²_ij}``;
+matching a quadratic surrogate to its gradient gives responsibilities ``softmax_j(−M d²_ij)`` and
+the update ``c_j = Σ_i C_ij x_i / Σ_i C_ij``; as M → ∞ this is Lloyd's step.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from pipeline.em.backend import check_backend_params, check_positive_int
+
+CHUNK_SIZE = 32768
+
+
+def kmeans_plusplus(X: np.ndarray, n_clusters: int, random_state) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy k-means++ seeding (Arthur & Vassilvitskii; sklearn's variant with 2 + ⌊ln k⌋ trials).
+
+    Returns the (n_clusters, n_features) initial centres and their row indices in ``X``.
+    """
+    rng = check_random_state(random_state)
+    n_samples = X.shape[0]
+    n_trials = 2 + int(np.log(n_clusters))
+    sq_norms = np.einsum("ij,ij->i", X, X)
+    centers = np.empty((n_clusters, X.shape[1]), dtype=X.dtype)
+    indices = np.empty(n_clusters, dtype=np.int64)
+    indices[0] = rng.randint(n_samples)
+    centers[0] = X[indices[0]]
+    closest = np.maximum(sq_norms - 2 * X @ centers[0] + centers[0] @ centers[0], 0)
+    potential = closest.sum()
+    for c in range(1, n_clusters):
+        targets = rng.uniform(size=n_trials) * potential
+        ids = np.minimum(np.searchsorted(np.cumsum(closest), targets), n_samples - 1)
+        cand = X[ids]
+        d2 = sq_norms[None, :] - 2 * cand @ X.T + np.einsum("ij,ij->i", cand, cand)[:, None]
+        d2 = np.minimum(closest[None, :], np.maximum(d2, 0))
+        best = int(np.argmin(d2.sum(axis=1)))
+        indices[c] = ids[best]
+        centers[c], closest, potential = X[ids[best]], d2[best], d2[best].sum()
+    return centers, indices
+
+
+def initial_centers(X: np.ndarray, n_clusters: int, init, rng) -> np.ndarray:
+    """Centres from ``init``: "k-means++", "random" (distinct rows) or an array."""
+    if isinstance(init, str) and init == "k-means++":
+        return kmeans_plusplus(X, n_clusters, rng)[0]
+    if isinstance(init, str) and init == "random":
+        return X[rng.choice(X.shape[0], size=n_clusters, replace=False)].copy()
+    if isinstance(init, str):
+        raise ValueError(f"init={init!r}: expected 'k-means++', 'random' or an array")
+    init = np.asarray(init, dtype=X.dtype)
+    if init.shape != (n_clusters, X.shape[1]):
+        raise ValueError(
+            f"init has shape {init.shape}; expected (n_clusters, n_features) = "
+            f"({n_clusters}, {X.shape[1]})"
+        )
+    return init.copy()
+
+
+def assign_labels(ops, X, centers, chunk: int = CHUNK_SIZE):
+    """Index of the nearest centre per row, by chunks of rows (O(chunk·K) memory)."""
+    c_sq = (centers * centers).sum(axis=1)
+    labels = ops.empty_index(X.shape[0])
+    for start in range(0, X.shape[0], chunk):
+        block = X[start : start + chunk]
+        labels[start : start + chunk] = ops.argmin(c_sq[None, :] - 2 * (block @ centers.T), 1)
+    return labels
+
+
+def lloyd(ops, X, centers, max_iter: int, tol: float):
+    """Lloyd iterations with sklearn's stopping rules.
+
+    Stops when the labels do not change (strict convergence) or when the summed squared centre
+    shift is ``<= tol`` (already scaled by the mean feature variance). Returns
+    ``(labels, centers, n_iter, converged)``; labels always match the returned centres.
+    """
+    n_clusters = centers.shape[0]
+    labels_old = ops.asindex(np.full(X.shape[0], -1))
+    strict, converged, i = False, False, 0
+    for i in range(max_iter):
+        labels = assign_labels(ops, X, centers)
+        new = update_centers(ops, X, centers, labels, n_clusters)
+        shift = float(((new - centers) ** 2).sum())
+        centers = new
+        if ops.array_equal(labels, labels_old):
+            strict = converged = True
+            break
+        if shift <= tol:
+            converged = True
+            break
+        labels_old = labels
+    if not strict:
+        labels = assign_labels(ops, X, centers)
+    return labels, centers, i + 1, converged
+
+
+def update_centers(ops, X, centers, labels, n_clusters: int):
+    """Means of the assigned points; an empty cluster takes the point farthest from its centre."""
+    counts = ops.bincount(labels, None, n_clusters)
+    sums = ops.group_sum(labels, X, n_clusters)
+    empty = np.flatnonzero(ops.to_numpy(counts) == 0)
+    if len(empty):
+        # As sklearn's _relocate_empty_clusters_dense: the farthest points seed the empty clusters.
+        dist = ops.to_numpy(((X - centers[labels]) ** 2).sum(axis=1))
+        far = np.argsort(-dist, kind="stable")[: len(empty)]
+        labels_np = ops.to_numpy(labels)
+        for j, idx in zip(empty, far, strict=True):
+            old = int(labels_np[idx])
+            sums[old] = sums[old] - X[int(idx)]
+            counts[old] = counts[old] - 1
+            sums[int(j)] = X[int(idx)]
+            counts[int(j)] = 1
+    return sums / counts[:, None]
+
+
+def inertia(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> float:
+    """Sum of squared distances to the assigned centre, recomputed in float64."""
+    diff = np.asarray(X, dtype=np.float64) - np.asarray(centers, dtype=np.float64)[labels]
+    return float(np.einsum("ij,ij->", diff, diff))
+
+
+class _CentroidEstimator(ClusterMixin, BaseEstimator):
+    """Shared validation and prediction of the two K-means estimators."""
+
+    def _validate(self, X):
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1)
+        check_positive_int(self.n_clusters, "n_clusters")
+        check_positive_int(self.max_iter, "max_iter")
+        if X.shape[0] < self.n_clusters:
+            raise ValueError(
+                f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters} "
+                f"(n_samples = {X.shape[0]})"
+            )
+        if not np.isscalar(self.tol) or self.tol < 0:
+            raise ValueError(f"tol={self.tol!r}: expected a number >= 0")
+        return X.astype(np.float64 if self.dtype == "float64" else np.float32, copy=False)
+
+    def predict(self, X):
+        """Index of the nearest centre for each row of ``X`` (n_samples,)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        ops = check_backend_params(self)
+        labels = assign_labels(ops, ops.asarray(X), ops.asarray(self.cluster_centers_))
+        return ops.to_numpy(labels)
+
+    def _warn_if_not_converged(self):
+        if not self.converged_:
+            warnings.warn(
+                f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
+                f"iterations (n_iter_={self.n_iter_}); increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+
+class KMeans(_CentroidEstimator):
+    """K-means by Lloyd's algorithm (hard EM), numpy or torch backend.
+
+    Parameters mirror ``sklearn.cluster.KMeans(algorithm="lloyd")``; ``n_init="auto"`` means 1 run
+    for "k-means++" or an array and 10 for "random". Attributes: ``cluster_centers_`` (K, D),
+    ``labels_`` (N,), ``inertia_`` (float64 recomputation), ``n_iter_``, ``converged_``.
+    """
+
+    def __init__(
+        self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4,
+        random_state=None, backend="numpy", device="auto", dtype="float64",
+    ):  # fmt: skip
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.backend = backend
+        self.device = device
+        self.dtype = dtype
+
+    def fit(self, X, y=None):
+        """Run Lloyd ``n_init`` times and keep the run with the lowest inertia."""
+        X = self._validate(X)
+        ops = check_backend_params(self)
+        rng = check_random_state(self.random_state)
+        n_init = self._n_init()
+        mean = X.mean(axis=0)
+        Xc = X - mean  # centred as sklearn does: better conditioned ‖c‖² − 2x·c
+        tol = float(np.mean(np.var(X, axis=0))) * self.tol
+        Xb, best = ops.asarray(Xc), None
+        for _ in range(n_init):
+            start = initial_centers(X, self.n_clusters, self.init, rng) - mean
+            labels, centers, n_iter, converged = lloyd(
+                ops, Xb, ops.asarray(start), self.max_iter, tol
+            )
+            labels, centers = ops.to_numpy(labels), ops.to_numpy(centers)
+            score = inertia(Xc, centers, labels)
+            if best is None or score < best[0]:
+                best = (score, labels, centers, n_iter, converged)
+        self.inertia_, self.labels_, centers, self.n_iter_, self.converged_ = best
+        self.cluster_centers_ = centers + mean
+        self._warn_if_not_converged()
+        return self
+
+    def _n_init(self) -> int:
+        if self.n_init == "auto":
+            return 10 if isinstance(self.init, str) and self.init == "random" else 1
+        check_positive_int(self.n_init, "n_init")
+        return 1 if not isinstance(self.init, str) else self.n_init
+
+    def score(self, X, y=None):
+        """Opposite of the inertia of ``X`` on the fitted centres."""
+        labels = self.predict(X)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return -inertia(X, self.cluster_centers_, labels)
+
+
+def soft_assign(ops, X, centers, stiffness: float):
+    """Responsibilities softmax_j(−M d²_ij) (N, K) and the smoothed objective Σ_i −(1/M) lse."""
+    d2 = (X * X).sum(axis=1)[:, None] - 2 * (X @ centers.T) + (centers * centers).sum(axis=1)[None]
+    logits = -stiffness * d2
+    lse = ops.logsumexp(logits, 1)
+    return ops.exp(logits - lse[:, None]), float(-(lse.sum()) / stiffness)
+
+
+def soft_update(ops, X, resp, centers):
+    """The surrogate's minimiser c_j = Σ_i C_ij x_i / Σ_i C_ij; a centre with no weight stays."""
+    weight = resp.sum(axis=0)
+    new = (resp.T @ X) / weight[:, None]
+    keep = ops.asarray(ops.to_numpy(weight) <= 0)[:, None]
+    return new * (1 - keep) + centers * keep if bool(ops.to_numpy(keep).any()) else new
+
+
+class SoftKMeans(_CentroidEstimator):
+    """Soft K-means with stiffness M (posts.md §8.1): the EM family member whose M → ∞ limit is Lloyd.
+
+    Minimises ``L_M(c) = Σ_i −(1/M) log Σ_j exp(−M ‖x_i − c_j‖²)`` by its quadratic surrogate;
+    every step decreases ``L_M`` (majorise-minimise). Stops when the change of ``L_M / N`` is
+    below ``tol``. Attributes: ``cluster_centers_``, ``labels_`` (argmax responsibility),
+    ``objective_`` (final L_M), ``objective_history_`` (L_M before each update), ``n_iter_``,
+    ``converged_``.
+    """
+
+    def __init__(
+        self, n_clusters=8, *, stiffness=1.0, init="k-means++", max_iter=300, tol=1e-8,
+        random_state=None, backend="numpy", device="auto", dtype="float64",
+    ):  # fmt: skip
+        self.n_clusters = n_clusters
+        self.stiffness = stiffness
+        self.init = init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.backend = backend
+        self.device = device
+        self.dtype = dtype
+
+    def fit(self, X, y=None):
+        X = self._validate(X)
+        if not np.isscalar(self.stiffness) or not self.stiffness > 0:
+            raise ValueError(f"stiffness={self.stiffness!r}: expected a number > 0")
+        ops = check_backend_params(self)
+        start = initial_centers(X, self.n_clusters, self.init, check_random_state(self.random_state))
+        Xb, centers = ops.asarray(X), ops.asarray(start)
+        history, self.converged_ = [], False
+        for self.n_iter_ in range(1, self.max_iter + 1):
+            resp, objective = soft_assign(ops, Xb, centers, float(self.stiffness))
+            history.append(objective)
+            centers = soft_update(ops, Xb, resp, centers)
+            if len(history) > 1 and abs(history[-2] - history[-1]) / X.shape[0] < self.tol:
+                self.converged_ = True
+                break
+        resp, self.objective_ = soft_assign(ops, Xb, centers, float(self.stiffness))
+        self.objective_history_ = np.asarray(history)
+        self.cluster_centers_ = ops.to_numpy(centers)
+        self.labels_ = ops.to_numpy(ops.argmax(resp, 1))
+        self._warn_if_not_converged()
+        return self
