@@ -1,0 +1,66 @@
+"""Report figures; each function returns a matplotlib ``Figure``."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def tile(images: np.ndarray, ncol: int) -> np.ndarray:
+    """uint8 NHWC -> one (rows*H, ncol*W, C) mosaic with a 1-pixel gap."""
+    n, h, w, c = images.shape
+    nrow = -(-n // ncol)
+    out = np.full((nrow * (h + 1) - 1, ncol * (w + 1) - 1, c), 255, np.uint8)
+    for i, im in enumerate(images):
+        r, k = divmod(i, ncol)
+        out[r * (h + 1) : r * (h + 1) + h, k * (w + 1) : k * (w + 1) + w] = im
+    return out
+
+
+def _show(ax, mosaic: np.ndarray, title: str) -> None:
+    ax.imshow(mosaic.squeeze(-1) if mosaic.shape[-1] == 1 else mosaic, cmap="gray",
+              interpolation="nearest", vmin=0, vmax=255)
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+
+
+def image_grids(panels: dict[str, np.ndarray], ncol: int = 8):
+    """Several uint8 NHWC batches side by side, one panel each (reconstructions, samples)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), squeeze=False)
+    for ax, (title, images) in zip(axes[0], panels.items(), strict=True):
+        _show(ax, tile(images, ncol), title)
+    fig.tight_layout()
+    return fig
+
+
+def codebook_usage(counts: dict[str, np.ndarray]):
+    """Code frequencies sorted high to low, one line per weight set (raw, EMA)."""
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for name, c in counts.items():
+        p = np.sort(np.asarray(c, float))[::-1] / max(1, np.sum(c))
+        ax.plot(np.arange(1, len(p) + 1), p, label=f"{name} ({int((p > 0).sum())}/{len(p)} used)")
+    ax.set_xlabel("code rank")
+    ax.set_ylabel("frequency on the test set")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def loss_curves(logs: dict[str, pd.DataFrame], metrics: dict[str, list[str]]):
+    """One panel per training run: the named metrics against step (log scale)."""
+    fig, axes = plt.subplots(1, len(logs), figsize=(4.5 * len(logs), 3.2), squeeze=False)
+    for ax, (name, df) in zip(axes[0], logs.items(), strict=True):
+        for metric in metrics[name]:
+            d = df[df.metric == metric]
+            ax.plot(d.step, d.value, label=metric)
+        ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_title(name, fontsize=9)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
