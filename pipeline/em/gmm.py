@@ -206,8 +206,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _em(self, ops, Xb, params):
         """One EM run from ``params``: (lower bounds, converged, n_iter, final params, covariances)."""
         weights, means, pc = params
-        cov, lower, bounds, converged, n_iter = None, -np.inf, [], False, 0
-        for n_iter in range(1, self.max_iter + 1):
+        cov, lower, bounds, converged = None, -np.inf, [], False
+        for _ in range(self.max_iter):
             previous = lower
             lower, log_resp = e_step(ops, Xb, weights, means, pc, self.covariance_type)
             nk, means, cov = estimate_parameters(
@@ -220,7 +220,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             if abs(lower - previous) < self.tol:
                 converged = True
                 break
-        return bounds, converged, n_iter, (weights, means, pc), cov
+        return bounds, converged, len(bounds), (weights, means, pc), cov
 
     def fit_predict(self, X, y=None):
         """Fit by EM (best of ``n_init`` runs by final lower bound) and return the labels."""

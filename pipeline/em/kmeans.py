@@ -88,8 +88,8 @@ def lloyd(ops, X, centers, max_iter: int, tol: float):
     """
     n_clusters = centers.shape[0]
     labels_old = ops.asindex(np.full(X.shape[0], -1))
-    strict, converged, i = False, False, 0
-    for i in range(max_iter):
+    strict, converged, n_iter = False, False, 0
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is returned
         labels = assign_labels(ops, X, centers)
         new = update_centers(ops, X, centers, labels, n_clusters)
         shift = float(((new - centers) ** 2).sum())
@@ -103,7 +103,7 @@ def lloyd(ops, X, centers, max_iter: int, tol: float):
         labels_old = labels
     if not strict:
         labels = assign_labels(ops, X, centers)
-    return labels, centers, i + 1, converged
+    return labels, centers, n_iter, converged
 
 
 def update_centers(ops, X, centers, labels, n_clusters: int):
@@ -272,7 +272,7 @@ class SoftKMeans(_CentroidEstimator):
         start = initial_centers(X, self.n_clusters, self.init, check_random_state(self.random_state))
         Xb, centers = ops.asarray(X), ops.asarray(start)
         history, self.converged_ = [], False
-        for self.n_iter_ in range(1, self.max_iter + 1):
+        for _ in range(self.max_iter):
             resp, objective = soft_assign(ops, Xb, centers, float(self.stiffness))
             history.append(objective)
             centers = soft_update(ops, Xb, resp, centers)
@@ -281,6 +281,7 @@ class SoftKMeans(_CentroidEstimator):
                 break
         resp, self.objective_ = soft_assign(ops, Xb, centers, float(self.stiffness))
         self.objective_history_ = np.asarray(history)
+        self.n_iter_ = len(history)
         self.cluster_centers_ = ops.to_numpy(centers)
         self.labels_ = ops.to_numpy(ops.argmax(resp, 1))
         self._warn_if_not_converged()

@@ -44,7 +44,7 @@ def normalize_rows(a):
 
 def word_probability(theta, phi, rows, cols):
     """P(w|d) on the non-zeros (nnz,)."""
-    return (theta[rows] * phi[:, cols].T).sum(axis=1)
+    return (theta[rows] * phi.T[cols]).sum(axis=1)  # row gather: far faster than phi[:, cols]
 
 
 def objective(ops, theta, phi, rows, cols, counts) -> float:
@@ -56,7 +56,7 @@ def objective(ops, theta, phi, rows, cols, counts) -> float:
 def gradients(ops, theta, phi, rows, cols, counts):
     """(∇_Θ S, ∇_Φ S) from R = n ⊘ (ΘΦ) on the non-zeros."""
     ratio = counts / word_probability(theta, phi, rows, cols) / counts.sum()
-    g_theta = -ops.group_sum(rows, phi[:, cols].T, theta.shape[0], weights=ratio)
+    g_theta = -ops.group_sum(rows, phi.T[cols], theta.shape[0], weights=ratio)
     g_phi = -ops.group_sum(cols, theta[rows], phi.shape[1], weights=ratio).T
     return g_theta, g_phi
 
@@ -213,7 +213,7 @@ class PLSA(TransformerMixin, BaseEstimator):
             return ops.to_numpy(theta)
         for _ in range(self.transform_max_iter):
             ratio = counts / word_probability(theta, phi, rows, cols)
-            theta = normalize_rows(theta * ops.group_sum(rows, phi[:, cols].T, theta.shape[0], ratio))
+            theta = normalize_rows(theta * ops.group_sum(rows, phi.T[cols], theta.shape[0], ratio))
         return ops.to_numpy(theta)
 
     def score(self, X, y=None):

@@ -1,0 +1,163 @@
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture as SkGMM
+
+from pipeline.em.backend import NumpyOps
+from pipeline.em.gmm import (
+    GaussianMixture,
+    e_step,
+    estimate_parameters,
+    joint_kl,
+    mean_log_likelihood,
+    precision_cholesky,
+)
+
+BACKENDS = ["numpy", "torch"]
+PRECISION_ONES = {
+    "full": lambda k, d: np.stack([np.eye(d)] * k),
+    "diag": lambda k, d: np.ones((k, d)),
+    "spherical": lambda k, d: np.ones(k),
+}
+
+
+@pytest.fixture(scope="module")
+def mixture():
+    X, _ = make_blobs(1500, n_features=3, centers=3, cluster_std=[1.0, 2.0, 0.5], random_state=0)
+    return X
+
+
+def shared_init(X, k, covariance_type):
+    idx = np.random.RandomState(3).choice(len(X), k, replace=False)
+    return dict(
+        weights_init=np.full(k, 1 / k),
+        means_init=X[idx],
+        precisions_init=PRECISION_ONES[covariance_type](k, X.shape[1]),
+    )
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_matches_sklearn_from_same_init(mixture, covariance_type, backend):
+    init = shared_init(mixture, 3, covariance_type)
+    kw = dict(covariance_type=covariance_type, tol=1e-6, max_iter=500, **init)
+    ref = SkGMM(3, **kw).fit(mixture)
+    ours = GaussianMixture(3, backend=backend, **kw).fit(mixture)
+    assert ours.n_iter_ == ref.n_iter_ > 3
+    assert abs(ours.lower_bound_ - ref.lower_bound_) < 1e-9
+    np.testing.assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(ours.means_, ref.means_, atol=1e-7)
+    np.testing.assert_allclose(ours.covariances_, ref.covariances_, atol=1e-7)
+    np.testing.assert_array_equal(ours.predict(mixture), ref.predict(mixture))
+    assert ours.score(mixture) == pytest.approx(ref.score(mixture), abs=1e-9)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_log_likelihood_never_decreases(mixture, covariance_type):
+    gm = GaussianMixture(4, covariance_type=covariance_type, tol=0, max_iter=60, init_params="random", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(mixture)
+    bounds = np.asarray(gm.lower_bounds_)
+    assert len(bounds) == 60
+    assert np.all(np.diff(bounds) >= -1e-12 * np.abs(bounds[:-1]))
+
+
+def test_one_component_by_hand():
+    # One Gaussian: the M-step is the sample mean and the biased sample variance (+ reg_covar).
+    x = np.array([[1.0], [2.0], [4.0], [7.0]])
+    gm = GaussianMixture(1, reg_covar=0.0).fit(x)
+    assert gm.means_[0, 0] == pytest.approx(3.5)
+    assert gm.covariances_[0, 0, 0] == pytest.approx(((x - 3.5) ** 2).mean())
+    var = 5.25
+    assert gm.score(x) == pytest.approx(-0.5 * np.log(2 * np.pi * var) - 0.5, abs=1e-12)
+
+
+def test_post6_kl_identity(mixture):
+    # posts.md §6 (17)-(20): right after the E-step the posterior KL is zero, so the joint KL
+    # equals the negative mean log-likelihood; every half-step lowers the joint KL.
+    ops, ct = NumpyOps(), "full"
+    gm = GaussianMixture(3, max_iter=1, init_params="random", random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(mixture)
+    w, mu, pc = gm.weights_, gm.means_, gm.precisions_cholesky_
+    resp = np.full((len(mixture), 3), 1 / 3)  # any distribution: not yet the posterior
+    trace = [joint_kl(ops, mixture, resp, w, mu, pc, ct)]
+    for _ in range(20):
+        ll, log_resp = e_step(ops, mixture, w, mu, pc, ct)
+        resp = np.exp(log_resp)
+        trace.append(joint_kl(ops, mixture, resp, w, mu, pc, ct))
+        assert trace[-1] == pytest.approx(-ll, abs=1e-10)
+        nk, mu, cov = estimate_parameters(ops, mixture, resp, 1e-6, ct)
+        w, pc = nk / nk.sum(), precision_cholesky(ops, cov, ct)
+        trace.append(joint_kl(ops, mixture, resp, w, mu, pc, ct))
+    assert np.all(np.diff(trace) <= 1e-12)
+
+
+def test_em_means_are_a_gradient_step(mixture):
+    # anchors §2.3d: μ_EM = μ + (Σ_k / N_k) ∇_μ Σ_i log p(x_i), by autograd.
+    gm = GaussianMixture(3, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(mixture)
+    X = torch.tensor(mixture)
+    mu = torch.tensor(gm.means_, requires_grad=True)
+    cov = torch.tensor(gm.covariances_)
+    dist = torch.distributions.MultivariateNormal(mu, covariance_matrix=cov)
+    ll = torch.logsumexp(dist.log_prob(X[:, None, :]) + torch.log(torch.tensor(gm.weights_)), 1).sum()
+    (grad,) = torch.autograd.grad(ll, mu)
+    resp = gm.predict_proba(mixture)
+    nk = resp.sum(0)
+    mu_em = resp.T @ mixture / nk[:, None]
+    step = gm.means_ + np.einsum("kij,kj->ki", gm.covariances_, grad.numpy()) / nk[:, None]
+    np.testing.assert_allclose(step, mu_em, atol=1e-10)
+
+
+def test_true_parameters_log_likelihood_is_reached_by_best_of_inits():
+    rng = np.random.default_rng(0)
+    means = rng.uniform(-6, 6, (4, 2))
+    labels = rng.integers(0, 4, 4000)
+    X = means[labels] + rng.normal(size=(4000, 2))
+    truth = mean_log_likelihood(X, np.bincount(labels) / 4000, means, np.stack([np.eye(2)] * 4))
+    gm = GaussianMixture(4, n_init=5, tol=1e-8, max_iter=500, random_state=0).fit(X)
+    assert gm.lower_bound_ >= truth - 1e-3  # the MLE is at least as likely as the truth
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_rejects_nan_and_inf(mixture, bad):
+    X = mixture.copy()
+    X[5, 0] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        GaussianMixture(2).fit(X)
+
+
+def test_more_components_than_samples():
+    with pytest.raises(ValueError, match="n_components = 5, n_samples = 3"):
+        GaussianMixture(5).fit(np.eye(3))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_singular_covariance_is_a_clear_error(backend):
+    # Points on a line: the full covariance is singular without reg_covar.
+    X = np.c_[np.arange(20.0), 2 * np.arange(20.0)]
+    with pytest.raises(ValueError, match="increase reg_covar"):
+        GaussianMixture(1, reg_covar=0.0, backend=backend).fit(X)
+    assert GaussianMixture(1, reg_covar=1e-6, backend=backend).fit(X).converged_
+
+
+def test_non_convergence_warns_and_sets_attributes(mixture):
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        gm = GaussianMixture(3, max_iter=2, tol=0, random_state=0).fit(mixture)
+    assert gm.n_iter_ == 2 and gm.converged_ is False
+
+
+def test_invalid_parameters_name_the_key(mixture):
+    with pytest.raises(ValueError, match="covariance_type='tied'"):
+        GaussianMixture(2, covariance_type="tied").fit(mixture)
+    with pytest.raises(ValueError, match="backend='jax'"):
+        GaussianMixture(2, backend="jax").fit(mixture)
