@@ -1,1 +1,420 @@
-# Rules of the vectors domain (see pipeline/vectors/).
+# Vectors domain: simpler GloVe, GloVe and gensim baselines, and their evaluations
+# (pipeline/vectors/). Every method ends as results/vectors/{corpus}/{method}/vectors.kv.
+VEC = config["vectors"]
+VEC_CORPUS = VEC["corpus"]
+VEC_TORCH = ["simpler_glove_trunc", "simpler_glove_notrunc", "glove"]
+VEC_CODE = {
+    "simpler_glove": [
+        "vectors/cli.py",
+        "vectors/io.py",
+        "vectors/keyed.py",
+        "vectors/cooccurrence.py",
+        "vectors/adagrad.py",
+        "vectors/training.py",
+        "vectors/simpler_glove.py",
+    ],
+    "glove": [
+        "vectors/cli.py",
+        "vectors/io.py",
+        "vectors/keyed.py",
+        "vectors/cooccurrence.py",
+        "vectors/adagrad.py",
+        "vectors/training.py",
+        "vectors/glove.py",
+    ],
+    "gensim": [
+        "vectors/cli.py",
+        "vectors/io.py",
+        "vectors/keyed.py",
+        "vectors/gensim_models.py",
+        "text/shards.py",
+    ],
+    "evaluate": ["vectors/cli.py", "vectors/io.py", "vectors/evaluation.py"],
+    "analysis": [
+        "vectors/cli.py",
+        "vectors/io.py",
+        "vectors/analysis.py",
+        "vectors/figures.py",
+        "text/tokenize.py",
+    ],
+    "sentiment": [
+        "vectors/cli.py",
+        "vectors/io.py",
+        "vectors/sentiment.py",
+        "text/tokenize.py",
+    ],
+}
+
+if VEC_CORPUS not in config["text"]["corpora"]:
+    raise ValueError(f"vectors.corpus: {VEC_CORPUS!r} is not a name under text.corpora")
+
+
+wildcard_constraints:
+    method=r"[a-z_]+",
+
+
+def vec_methods(*allowed):
+    return [m for m in VEC["methods"] if not allowed or m in allowed]
+
+
+def vec_vectors(corpus, methods):
+    return [f"results/vectors/{corpus}/{m}/vectors.kv" for m in methods]
+
+
+def vec_cooccur(section):
+    return f"results/text/{{corpus}}/cooccur/{VEC[section]['weighting']}.parquet"
+
+
+def vec_gpu(section):
+    return 1 if VEC[section]["device"] == "cuda" else 0
+
+
+def vec_eval_files(wildcards):
+    sets = VEC["evaluate"]["analogies"] + VEC["evaluate"]["similarity"]
+    return [s["path"] for s in sets if not s["path"].startswith("gensim:")]
+
+
+def vec_shards(wildcards):
+    n = config["text"]["corpora"][wildcards.corpus]["shards"]
+    return [
+        f"results/text/{wildcards.corpus}/shards/shard-{k}.parquet" for k in range(n)
+    ]
+
+
+rule vectors_train_simpler_glove:
+    input:
+        vocab="results/text/{corpus}/vocab.parquet",
+        cooccur=vec_cooccur("simpler_glove"),
+        code=pkg_files(*VEC_CODE["simpler_glove"]),
+    output:
+        vectors="results/vectors/{corpus}/{method}/vectors.kv",
+        history="results/vectors/{corpus}/{method}/history.parquet",
+    log:
+        "results/logs/vectors_train_simpler_glove/{corpus}/{method}.log",
+    benchmark:
+        "results/benchmarks/vectors_train_simpler_glove/{corpus}/{method}.tsv"
+    wildcard_constraints:
+        method="simpler_glove_trunc|simpler_glove_notrunc",
+    threads: VEC["threads"]
+    resources:
+        gpu=vec_gpu("simpler_glove"),
+    params:
+        cfg=lambda wc: canon(
+            dict(VEC["simpler_glove"], truncate=wc.method == "simpler_glove_trunc")
+        ),
+        seed=VEC["seed"],
+        versions=lib_versions("torch", "gensim", "numpy"),
+    shell:
+        "{PY} -m pipeline vectors train-simpler-glove --config {params.cfg:q} "
+        "--corpus {wildcards.corpus} --method {wildcards.method} --seed {params.seed} "
+        "--threads {threads} --vocab {input.vocab} --cooccur {input.cooccur} "
+        "--output {output.vectors} --history {output.history} > {log} 2>&1"
+
+
+rule vectors_train_glove:
+    input:
+        vocab="results/text/{corpus}/vocab.parquet",
+        cooccur=vec_cooccur("glove"),
+        code=pkg_files(*VEC_CODE["glove"]),
+    output:
+        vectors="results/vectors/{corpus}/glove/vectors.kv",
+        history="results/vectors/{corpus}/glove/history.parquet",
+        params="results/vectors/{corpus}/glove/params.pt",
+    log:
+        "results/logs/vectors_train_glove/{corpus}.log",
+    benchmark:
+        "results/benchmarks/vectors_train_glove/{corpus}.tsv"
+    threads: VEC["threads"]
+    resources:
+        gpu=vec_gpu("glove"),
+    params:
+        cfg=lambda wc: canon(VEC["glove"]),
+        seed=VEC["seed"],
+        versions=lib_versions("torch", "gensim", "numpy"),
+    shell:
+        "{PY} -m pipeline vectors train-glove --config {params.cfg:q} --corpus {wildcards.corpus} "
+        "--method glove --seed {params.seed} --threads {threads} --vocab {input.vocab} "
+        "--cooccur {input.cooccur} --output {output.vectors} --history {output.history} "
+        "--params {output.params} > {log} 2>&1"
+
+
+rule vectors_train_gensim:
+    input:
+        vocab="results/text/{corpus}/vocab.parquet",
+        types="results/text/{corpus}/types.parquet",
+        shards="results/text/{corpus}/shards",
+        code=pkg_files(*VEC_CODE["gensim"]),
+    output:
+        "results/vectors/{corpus}/{method}/vectors.kv",
+    log:
+        "results/logs/vectors_train_gensim/{corpus}/{method}.log",
+    benchmark:
+        "results/benchmarks/vectors_train_gensim/{corpus}/{method}.tsv"
+    wildcard_constraints:
+        method="sg|cbow|fasttext",
+    threads: VEC["threads"]
+    params:
+        cfg=lambda wc: canon(VEC["gensim"]),
+        seed=VEC["seed"],
+        shards=vec_shards,
+        versions=lib_versions("gensim", "numpy"),
+    shell:
+        "{PY} -m pipeline vectors train-gensim --config {params.cfg:q} --corpus {wildcards.corpus} "
+        "--method {wildcards.method} --seed {params.seed} --threads {threads} "
+        "--vocab {input.vocab} --types {input.types} --shards {params.shards} "
+        "--output {output} > {log} 2>&1"
+
+
+rule vectors_export_word2vec:
+    input:
+        vectors="results/vectors/{corpus}/{method}/vectors.kv",
+        code=pkg_files("vectors/cli.py", "vectors/io.py"),
+    output:
+        "results/vectors/{corpus}/{method}/vectors.txt",
+    log:
+        "results/logs/vectors_export_word2vec/{corpus}/{method}.log",
+    shell:
+        "{PY} -m pipeline vectors export-word2vec --vectors {input.vectors} "
+        "--output {output} > {log} 2>&1"
+
+
+rule vectors_evaluate:
+    input:
+        vectors="results/vectors/{corpus}/{method}/vectors.kv",
+        files=vec_eval_files,
+        code=pkg_files(*VEC_CODE["evaluate"]),
+    output:
+        "results/vectors/{corpus}/{method}/intrinsic.parquet",
+    log:
+        "results/logs/vectors_evaluate/{corpus}/{method}.log",
+    benchmark:
+        "results/benchmarks/vectors_evaluate/{corpus}/{method}.tsv"
+    params:
+        cfg=lambda wc: canon(VEC["evaluate"]),
+        seed=VEC["seed"],
+        versions=lib_versions("gensim", "scipy", "torch"),
+    shell:
+        "{PY} -m pipeline vectors evaluate --config {params.cfg:q} --corpus {wildcards.corpus} "
+        "--method {wildcards.method} --seed {params.seed} --vectors {input.vectors} "
+        "--output {output} > {log} 2>&1"
+
+
+rule vectors_analyse_norms:
+    input:
+        vectors=lambda wc: vec_vectors(wc.corpus, vec_methods()),
+        code=pkg_files(*VEC_CODE["analysis"]),
+    output:
+        table="results/vectors/{corpus}/norms/norms.parquet",
+        smallest="results/vectors/{corpus}/norms/smallest.parquet",
+        smallest_tsv=report(
+            "results/vectors/{corpus}/norms/smallest.tsv",
+            caption="../report/vectors_smallest.rst",
+            category="Word vectors",
+            subcategory="Norms {corpus}",
+            labels={"corpus": "{corpus}", "table": "smallest norms"},
+        ),
+        figure=report(
+            "results/vectors/{corpus}/norms/norms.png",
+            caption="../report/vectors_norms.rst",
+            category="Word vectors",
+            subcategory="Norms {corpus}",
+            labels={"corpus": "{corpus}", "figure": "norm vs -log P"},
+        ),
+    log:
+        "results/logs/vectors_analyse_norms/{corpus}.log",
+    params:
+        cfg=lambda wc: canon(VEC["norms"]),
+        methods=vec_methods(),
+        seed=VEC["seed"],
+        versions=lib_versions("gensim", "scipy", "matplotlib"),
+    shell:
+        "{PY} -m pipeline vectors analyse-norms --config {params.cfg:q} --corpus {wildcards.corpus} "
+        "--seed {params.seed} --methods {params.methods} --vectors {input.vectors} "
+        "--output {output.table} --smallest {output.smallest} "
+        "--smallest-tsv {output.smallest_tsv} --figure {output.figure} > {log} 2>&1"
+
+
+rule vectors_check_ill_posedness:
+    input:
+        params="results/vectors/{corpus}/glove/params.pt",
+        vocab="results/text/{corpus}/vocab.parquet",
+        cooccur=vec_cooccur("glove"),
+        code=pkg_files(*VEC_CODE["glove"], "vectors/figures.py"),
+    output:
+        table="results/vectors/{corpus}/ill_posedness/ill_posedness.parquet",
+        figure=report(
+            "results/vectors/{corpus}/ill_posedness/cosine.png",
+            caption="../report/vectors_ill_posedness.rst",
+            category="Word vectors",
+            subcategory="GloVe {corpus}",
+            labels={"corpus": "{corpus}", "figure": "ill-posedness"},
+        ),
+    log:
+        "results/logs/vectors_check_ill_posedness/{corpus}.log",
+    params:
+        cfg=lambda wc: canon(VEC["ill_posedness"]),
+        seed=VEC["seed"],
+        versions=lib_versions("torch", "matplotlib"),
+    shell:
+        "{PY} -m pipeline vectors check-ill-posedness --config {params.cfg:q} "
+        "--corpus {wildcards.corpus} --seed {params.seed} --params {input.params} "
+        "--vocab {input.vocab} --cooccur {input.cooccur} --output {output.table} "
+        "--figure {output.figure} > {log} 2>&1"
+
+
+rule vectors_find_examples:
+    input:
+        vectors=lambda wc: vec_vectors(wc.corpus, vec_methods(*VEC_TORCH)),
+        code=pkg_files(*VEC_CODE["analysis"]),
+    output:
+        table="results/vectors/{corpus}/examples/examples.parquet",
+        tsv=report(
+            "results/vectors/{corpus}/examples/examples.tsv",
+            caption="../report/vectors_examples.rst",
+            category="Word vectors",
+            subcategory="Examples {corpus}",
+            labels={
+                "corpus": "{corpus}",
+                "table": "keywords, similar words, analogies",
+            },
+        ),
+    log:
+        "results/logs/vectors_find_examples/{corpus}.log",
+    params:
+        cfg=lambda wc: canon(VEC["examples"]),
+        methods=vec_methods(*VEC_TORCH),
+        versions=lib_versions("gensim", "numpy", "jieba"),
+    shell:
+        "{PY} -m pipeline vectors find-examples --config {params.cfg:q} --corpus {wildcards.corpus} "
+        "--methods {params.methods} --vectors {input.vectors} --output {output.table} "
+        "--tsv {output.tsv} > {log} 2>&1"
+
+
+rule vectors_compare_adagrad:
+    input:
+        vocab="results/text/{corpus}/vocab.parquet",
+        cooccur=vec_cooccur("simpler_glove"),
+        code=pkg_files(*VEC_CODE["simpler_glove"], "vectors/figures.py"),
+    output:
+        table="results/vectors/{corpus}/adagrad/adagrad.parquet",
+        figure=report(
+            "results/vectors/{corpus}/adagrad/losses.png",
+            caption="../report/vectors_adagrad.rst",
+            category="Word vectors",
+            subcategory="Adagrad {corpus}",
+            labels={"corpus": "{corpus}", "figure": "lagged vs standard"},
+        ),
+    log:
+        "results/logs/vectors_compare_adagrad/{corpus}.log",
+    benchmark:
+        "results/benchmarks/vectors_compare_adagrad/{corpus}.tsv"
+    threads: VEC["threads"]
+    resources:
+        gpu=vec_gpu("simpler_glove"),
+    params:
+        cfg=lambda wc: canon(
+            dict(
+                VEC["simpler_glove"],
+                epochs=VEC["adagrad_comparison"]["epochs"],
+                truncate=VEC["adagrad_comparison"]["truncate"],
+            )
+        ),
+        seed=VEC["seed"],
+        versions=lib_versions("torch", "numpy"),
+    shell:
+        "{PY} -m pipeline vectors compare-adagrad --config {params.cfg:q} "
+        "--corpus {wildcards.corpus} --seed {params.seed} --threads {threads} "
+        "--vocab {input.vocab} --cooccur {input.cooccur} --output {output.table} "
+        "--figure {output.figure} > {log} 2>&1"
+
+
+rule vectors_classify_sentiment:
+    input:
+        vectors=lambda wc: vec_vectors(wc.corpus, VEC["sentiment"]["methods"]),
+        pos=VEC["sentiment"]["pos"] or "missing: vectors.sentiment.pos",
+        neg=VEC["sentiment"]["neg"] or "missing: vectors.sentiment.neg",
+        code=pkg_files(*VEC_CODE["sentiment"]),
+    output:
+        "results/vectors/{corpus}/sentiment/sentiment.parquet",
+    log:
+        "results/logs/vectors_classify_sentiment/{corpus}.log",
+    benchmark:
+        "results/benchmarks/vectors_classify_sentiment/{corpus}.tsv"
+    threads: VEC["threads"]
+    params:
+        cfg=lambda wc: canon(VEC["sentiment"]),
+        methods=VEC["sentiment"]["methods"],
+        seed=VEC["seed"],
+        versions=lib_versions("torch", "scikit-learn", "jieba", "xlrd"),
+    shell:
+        "{PY} -m pipeline vectors classify-sentiment --config {params.cfg:q} "
+        "--corpus {wildcards.corpus} --seed {params.seed} --threads {threads} "
+        "--methods {params.methods} --vectors {input.vectors} --pos {input.pos:q} "
+        "--neg {input.neg:q} --output {output} > {log} 2>&1"
+
+
+def vec_summary_tables(wildcards):
+    c = wildcards.corpus
+    tables = [f"results/vectors/{c}/{m}/intrinsic.parquet" for m in vec_methods()]
+    tables.append(f"results/vectors/{c}/norms/norms.parquet")
+    if "glove" in VEC["methods"]:
+        tables.append(f"results/vectors/{c}/ill_posedness/ill_posedness.parquet")
+    if VEC["adagrad_comparison"]["enabled"]:
+        tables.append(f"results/vectors/{c}/adagrad/adagrad.parquet")
+    if VEC["sentiment"]["enabled"]:
+        tables.append(f"results/vectors/{c}/sentiment/sentiment.parquet")
+    return tables
+
+
+rule vectors_summarize:
+    input:
+        tables=vec_summary_tables,
+        histories=lambda wc: [
+            f"results/vectors/{wc.corpus}/{m}/history.parquet"
+            for m in vec_methods(*VEC_TORCH)
+        ],
+        code=pkg_files("vectors/cli.py", "vectors/figures.py"),
+    output:
+        table="results/vectors/{corpus}/summary.parquet",
+        tsv=report(
+            "results/vectors/{corpus}/summary.tsv",
+            caption="../report/vectors_summary.rst",
+            category="Word vectors",
+            subcategory="Summary {corpus}",
+            labels={"corpus": "{corpus}", "table": "analogy and similarity"},
+        ),
+        figure=report(
+            "results/vectors/{corpus}/losses.png",
+            caption="../report/vectors_losses.rst",
+            category="Word vectors",
+            subcategory="Summary {corpus}",
+            labels={"corpus": "{corpus}", "figure": "training loss"},
+        ),
+    log:
+        "results/logs/vectors_summarize/{corpus}.log",
+    params:
+        versions=lib_versions("pandas", "matplotlib"),
+    shell:
+        "{PY} -m pipeline vectors summarize --tables {input.tables} "
+        "--histories {input.histories} --output {output.table} --tsv {output.tsv} "
+        "--figure {output.figure} > {log} 2>&1"
+
+
+FINAL_OUTPUTS.extend(
+    f"results/vectors/{VEC_CORPUS}/{name}"
+    for name in ("summary.parquet", "summary.tsv", "losses.png")
+)
+FINAL_OUTPUTS.extend(
+    f"results/vectors/{VEC_CORPUS}/norms/{name}"
+    for name in ("smallest.tsv", "norms.png")
+)
+if any(m in VEC_TORCH for m in VEC["methods"]):
+    FINAL_OUTPUTS.append(f"results/vectors/{VEC_CORPUS}/examples/examples.tsv")
+if "glove" in VEC["methods"]:
+    FINAL_OUTPUTS.append(f"results/vectors/{VEC_CORPUS}/ill_posedness/cosine.png")
+if VEC["adagrad_comparison"]["enabled"]:
+    FINAL_OUTPUTS.append(f"results/vectors/{VEC_CORPUS}/adagrad/losses.png")
+if VEC["word2vec_text"]:
+    FINAL_OUTPUTS.extend(
+        f"results/vectors/{VEC_CORPUS}/{m}/vectors.txt" for m in VEC["methods"]
+    )

@@ -1,0 +1,94 @@
+"""Every file the vectors domain reads or writes (the rest of the package is pure).
+
+Inputs follow the text domain's contract: ``vocab.parquet`` (id, token, count; frequency
+order) and ``cooccur/{weighting}.parquet`` (i, j, x, diag; symmetric, sorted by (i, j)). The
+token shards are streamed by the text domain's ``pipeline.text.shards.ShardCorpus``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from gensim.models import KeyedVectors
+
+from pipeline.io import DataError, atomic_path, require_file
+from pipeline.vectors.cooccurrence import Cooccurrence
+
+log = logging.getLogger(__name__)
+
+
+def read_vocab(path: str | os.PathLike) -> pd.DataFrame:
+    """The vocabulary (id, token, count), checked to be ids 0..V−1 in frequency order."""
+    table = pq.read_table(require_file(path, "vocabulary"), columns=["id", "token", "count"])
+    vocab = table.to_pandas()
+    if len(vocab) == 0:
+        raise DataError(f"vocabulary {str(path)!r} has no rows")
+    if not np.array_equal(vocab["id"].to_numpy(), np.arange(len(vocab))):
+        raise DataError(f"vocabulary {str(path)!r}: ids are not 0..V-1 in row order")
+    if np.any(np.diff(vocab["count"].to_numpy()) > 0):
+        raise DataError(f"vocabulary {str(path)!r}: rows are not sorted by count descending")
+    return vocab
+
+
+def read_cooccurrence(path: str | os.PathLike, counts: np.ndarray) -> Cooccurrence:
+    """Read (i, j, x) batch by batch into int32/float64 arrays; ``counts`` are the N_i."""
+    pf = pq.ParquetFile(require_file(path, "co-occurrence table"))
+    n = pf.metadata.num_rows
+    i, j = np.empty(n, np.int32), np.empty(n, np.int32)
+    x = np.empty(n, np.float64)
+    at = 0
+    for batch in pf.iter_batches(columns=["i", "j", "x"], batch_size=1 << 20):
+        k = batch.num_rows
+        i[at : at + k] = batch.column("i").to_numpy()
+        j[at : at + k] = batch.column("j").to_numpy()
+        x[at : at + k] = batch.column("x").to_numpy()
+        at += k
+    try:
+        return Cooccurrence(i, j, x, np.asarray(counts, dtype=np.int64))
+    except ValueError as exc:
+        raise DataError(f"co-occurrence table {str(path)!r}: {exc}") from exc
+
+
+def save_keyed(kv: KeyedVectors, path: str | os.PathLike) -> Path:
+    """One self-contained pickle file (no side-car .npy), written atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        kv.save(f)
+    return Path(path)
+
+
+def load_keyed(path: str | os.PathLike) -> KeyedVectors:
+    kv = KeyedVectors.load(str(require_file(path, "vectors")))
+    if "count" not in kv.expandos:
+        raise DataError(
+            f"vectors {str(path)!r} carry no word counts; not this pipeline's exchange format"
+        )
+    return kv
+
+
+def save_word2vec_text(kv: KeyedVectors, path: str | os.PathLike) -> Path:
+    with atomic_path(path) as tmp:
+        kv.save_word2vec_format(str(tmp), binary=False)
+    return Path(path)
+
+
+def read_lines(path: str | os.PathLike) -> list[str]:
+    """Lines of a UTF-8 text file (BOM stripped, any line ending)."""
+    with open(require_file(path, "evaluation file"), encoding="utf-8-sig", newline=None) as f:
+        return f.read().splitlines()
+
+
+def read_sentiment_sheet(path: str | os.PathLike) -> pd.Series:
+    """The first column of a one-column spreadsheet without header (the author's pos/neg.xls)."""
+    path = require_file(path, "sentiment file")
+    try:
+        frame = pd.read_excel(path, header=None, engine="xlrd" if path.suffix == ".xls" else None)
+    except Exception as exc:  # xlrd raises its own XLRDError for a corrupt workbook
+        raise DataError(f"sentiment file {str(path)!r} could not be read: {exc}") from exc
+    if frame.shape[1] == 0:
+        raise DataError(f"sentiment file {str(path)!r} has no columns")
+    return frame.iloc[:, 0]
