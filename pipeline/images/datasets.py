@@ -112,11 +112,11 @@ def read_idx(path: str | Path) -> np.ndarray:
             f"{str(path)!r}: wrong IDX magic {raw[:4].hex()} (expected 000008 then 01..04, uint8 data)"
         )
     ndim = raw[3]
-    dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(int)
+    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(dims)):
-        raise DataError(f"{str(path)!r}: header says {tuple(dims)} but holds {data.size} bytes")
-    return data.reshape(tuple(dims))
+    if data.size != int(np.prod(dims, dtype=np.int64)):
+        raise DataError(f"{str(path)!r}: header says {dims} but holds {data.size} bytes")
+    return data.reshape(dims)
 
 
 def _unpickle_cifar(blob: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:

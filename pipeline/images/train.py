@@ -231,6 +231,8 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, checkpoint_dir: str | Path | None = None, threads: int = 1,
                  fingerprint: str = ""):
         self.cfg, self.threads, self.fingerprint = cfg, threads, fingerprint
+        # metric sums since the last log row: checkpointed, so a resumed log matches exactly
+        self.pending: dict = {"sums": {}, "count": 0}
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
 
     def _resume(self, model, ema, optimizers) -> tuple[int, list[dict]]:
@@ -248,6 +250,7 @@ class Trainer:
         for name, opt in optimizers.items():
             opt.load_state_dict(ckpt["optimizers"][name])
         set_rng_state(ckpt["rng"])
+        self.pending = ckpt.get("pending", self.pending)
         log.info("resumed from %s at step %d", path, ckpt["step"])
         return ckpt["step"], list(ckpt["log"])
 
@@ -283,7 +286,8 @@ class Trainer:
         opt = Optimization(optimizers, cfg.grad_clip)
         stream = batch_stream(dataset, cfg.batch_size, cfg.seed, step, cfg.num_workers, rank, world,
                               pin_memory=device.type == "cuda")
-        sums, count, t0, n_img = defaultdict(float), 0, time.perf_counter(), 0
+        sums, count = defaultdict(float, self.pending["sums"]), self.pending["count"]
+        t0, n_img = time.perf_counter(), 0
         bar = tqdm(total=cfg.steps, initial=step, disable=rank != 0, mininterval=5.0,
                    file=sys.stderr, desc=type(model).__name__)
         model.train()
@@ -310,7 +314,8 @@ class Trainer:
                 sums, count, t0, n_img = defaultdict(float), 0, time.perf_counter(), 0
             if self.checkpoint_dir and rank == 0 and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
                 save_checkpoint(self.checkpoint_dir / CHECKPOINT_NAME, model, ema, optimizers, cfg,
-                                step, rows, {"fingerprint": self.fingerprint})
+                                step, rows, {"fingerprint": self.fingerprint,
+                                             "pending": {"sums": dict(sums), "count": count}})
             if on_step is not None:
                 on_step(step)
         bar.close()
