@@ -101,7 +101,8 @@ def _iterate(fn, x0, max_iter, backend, direction) -> np.ndarray:
     x = np.atleast_1d(np.asarray(x0, dtype=np.float64))
     rows = []
     for _ in range(max_iter + 1):
-        f, g, h = derivatives(fn, x, backend)
+        with np.errstate(over="ignore", invalid="ignore"):  # a too-large step diverges: recorded, not raised
+            f, g, h = derivatives(fn, x, backend)
         rows.append([*x, f, float(np.linalg.norm(g))])
         if rows[-1][-1] < TOL_GRAD or not np.isfinite(f):
             break
