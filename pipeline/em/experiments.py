@@ -328,8 +328,10 @@ def newton_gd(cfg: NewtonConfig) -> pd.DataFrame:
             label = f"{name}@{','.join(f'{v:g}' for v in x0)}"
             paths = {"newton": newton.newton(fn, x0, backend=cfg.backend)}
             trials = [(newton.gradient_descent(fn, x0, h, cfg.max_iter, cfg.backend), h) for h in cfg.gd_steps]
-            ok = [t for t in trials if t[0][-1, -1] < newton.TOL_GRAD and np.all(np.diff(t[0][:, -2]) <= 1e-12)]
-            path, step = min(ok or trials, key=lambda t: (len(t[0]), -t[1]))
+            # Best step: the fastest to converge; if none converges, the lowest final ‖∇f‖.
+            path, step = min(trials, key=lambda t: (
+                not t[0][-1, -1] < newton.TOL_GRAD, len(t[0]) if t[0][-1, -1] < newton.TOL_GRAD
+                else np.nan_to_num(t[0][-1, -1], nan=np.inf)))  # fmt: skip
             paths["gradient_descent"] = path
             rec.add("gradient_descent", cfg.backend, "best_step", step, dataset=label)
             for method, p in paths.items():

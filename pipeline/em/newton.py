@@ -103,7 +103,7 @@ def _iterate(fn, x0, max_iter, backend, direction) -> np.ndarray:
     for _ in range(max_iter + 1):
         with np.errstate(over="ignore", invalid="ignore"):  # a too-large step diverges: recorded, not raised
             f, g, h = derivatives(fn, x, backend)
-        rows.append([*x, f, float(np.linalg.norm(g))])
+            rows.append([*x, f, float(np.linalg.norm(g))])
         if rows[-1][-1] < TOL_GRAD or not np.isfinite(f):
             break
         x = x - direction(g, h)

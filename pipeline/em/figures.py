@@ -1,0 +1,127 @@
+"""Report figures for the em track; each function takes the combined runs table and returns a Figure."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from pipeline.em import newton  # noqa: E402
+
+
+def _band(ax, curves: pd.DataFrame, label: str, **kw):
+    """Median over seeds with a min–max band, against the iteration."""
+    g = curves.groupby("iteration")["value"]
+    med = g.median()
+    line = ax.plot(med.index, med.values, label=label, **kw)[0]
+    ax.fill_between(med.index, g.min().values, g.max().values, color=line.get_color(), alpha=0.2)
+
+
+def convergence_figure(runs: pd.DataFrame) -> plt.Figure:
+    """EM objective against iteration: GMM log-likelihood (ours and sklearn), pLSA EM vs gradients."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    gmm = runs[(runs.experiment == "gmm_synthetic") & (runs.metric == "lower_bound")]
+    for impl, style in zip(sorted(gmm.implementation.unique()), ("-", "--"), strict=False):
+        _band(a, gmm[gmm.implementation == impl], impl, linestyle=style)
+    a.set(xlabel="EM iteration", ylabel="mean log-likelihood", title="GMM, same init (bands: seeds)")
+    a.legend()
+    plsa = runs[(runs.experiment == "plsa_synthetic") & (runs.metric == "neg_log_likelihood_per_token") & (runs.iteration >= 0)]
+    for method in sorted(plsa.method.unique()):
+        _band(b, plsa[plsa.method == method], method)
+    nmf = runs[(runs.experiment == "plsa_synthetic") & (runs.method == "nmf_kl_mu") & (runs.metric == "neg_log_likelihood_per_token")]
+    if len(nmf):
+        b.axhline(nmf.value.median(), color="k", linestyle=":", label="sklearn NMF-KL (final)")
+    b.set(xlabel="iteration", ylabel="S = −log-likelihood per token", title="pLSA: EM vs gradient (best step)")
+    b.set_yscale("log")
+    if len(plsa):
+        b.legend()
+    fig.tight_layout()
+    return fig
+
+
+def soft_kmeans_figure(runs: pd.DataFrame) -> plt.Figure:
+    """Soft K-means: distance of the centres to Lloyd's as M grows, and the smoothed objective."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    soft = runs[runs.experiment == "soft_kmeans"]
+    gap = soft[soft.metric == "centre_gap_to_lloyd"].copy()
+    gap["M"] = gap.method.str.removeprefix("soft_M").astype(float)
+    g = gap.groupby("M")["value"]
+    a.errorbar(g.median().index, g.median().values, yerr=[g.median() - g.min(), g.max() - g.median()], marker="o")
+    a.set(xscale="log", yscale="log", xlabel="stiffness M", ylabel="max |c_soft − c_Lloyd|", title="M → ∞ gives Lloyd")
+    for method in sorted(soft.method.unique(), key=lambda m: float(m.removeprefix("soft_M"))):
+        _band(b, soft[(soft.method == method) & (soft.metric == "smoothed_objective")], method)
+    b.set(xlabel="iteration", ylabel="L_M / N", title="smoothed objective never increases")
+    b.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def newton_figure(runs: pd.DataFrame) -> plt.Figure:
+    """Newton against gradient descent: ‖∇f‖ per iteration, and the two surrogates of the quartic."""
+    nt = runs[(runs.experiment == "newton_gd") & (runs.metric == "grad_norm")]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    for (dataset, method), part in nt.groupby(["dataset", "method"]):
+        a.semilogy(part.iteration, np.maximum(part.value, 1e-17), label=f"{method}: {dataset}",
+                   linestyle="-" if method == "newton" else "--")  # fmt: skip
+    a.set(xscale="symlog", ylim=(1e-18, 1e6), xlabel="iteration", ylabel="‖∇f‖", title="Newton (solid) vs GD, best fixed step (dashed)")
+    a.legend(fontsize=6)
+    fn = newton.FUNCTIONS["quartic"]
+    grid = np.linspace(-2.2, 2.0, 400)
+    b.plot(grid, [fn.fun(np.array([x])) for x in grid], "k", label="f(x) = x⁴ − 3x² + x")
+    for x_n in (-1.8, 0.3):
+        nwt, gd = newton.tangent_parabolas(fn, x_n, 0.05, grid)
+        b.plot(grid, nwt, label=f"Newton parabola at {x_n}")
+        b.plot(grid, gd, linestyle="--", label=f"GD parabola (h=0.05) at {x_n}")
+    b.set(ylim=(-6, 8), xlabel="x", title="surrogates: f'' < 0 makes Newton's open downward")
+    b.legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def timing_figure(runs: pd.DataFrame) -> plt.Figure:
+    """Fit time of ours over scikit-learn's, per experiment and seed (same init, same stopping rule)."""
+    t = runs[(runs.metric == "fit_seconds") & runs.experiment.isin(["gmm_synthetic", "kmeans_blobs"])]
+    keys = ["experiment", "dataset", "seed"]
+    ours = t[t.implementation.str.startswith("ours")].set_index(keys).value
+    ref = t[t.implementation == "sklearn"].set_index(keys).value
+    ratio = (ours / ref).dropna().reset_index()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    names = sorted(ratio.experiment.unique())
+    ax.boxplot([ratio[ratio.experiment == n].value for n in names], tick_labels=names)
+    ax.axhline(1.0, color="k", linestyle=":")
+    ax.set(ylabel="time ours / time scikit-learn", title="CPU fit time ratio (below 1: ours faster)")
+    fig.tight_layout()
+    return fig
+
+
+def ari_figure(runs: pd.DataFrame) -> plt.Figure:
+    """Adjusted Rand index bands over seeds on real data (ours vs scikit-learn) and on corpora."""
+    ari = runs[(runs.metric == "ari") & runs.experiment.isin(["real_data", "plsa_corpus"])]
+    groups = ari.groupby(["dataset", "method", "implementation"])["value"]
+    labels = [" / ".join(k) for k in groups.groups]
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(labels) + 1.5))
+    ax.boxplot([g.values for _, g in groups], vert=False, tick_labels=labels)
+    ax.set(xlabel="adjusted Rand index (seeds)", title="Real data with labels")
+    ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {
+    "convergence": convergence_figure,
+    "soft_kmeans": soft_kmeans_figure,
+    "newton_gd": newton_figure,
+    "timings": timing_figure,
+    "ari": ari_figure,
+}
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """Bands over seeds of every end-of-run figure: n, min, median, max (long format, ``stat``)."""
+    final = runs[runs.iteration < 0]
+    keys = ["experiment", "dataset", "method", "implementation", "metric"]
+    stats = final.groupby(keys)["value"].agg(n="count", min="min", median="median", max="max")
+    return stats.reset_index().melt(id_vars=keys, var_name="stat", value_name="value")
