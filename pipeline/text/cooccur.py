@@ -36,11 +36,16 @@ WEIGHTINGS = ("unit", "harmonic")
 PART_SCHEMA = pa.schema([("i", pa.int32()), ("j", pa.int32()), ("x", pa.float64())])
 COOC_SCHEMA = PART_SCHEMA.append(pa.field("diag", pa.bool_()))
 ROW_GROUP = 1 << 20
-#: Bytes per raw pair while a chunk is counted (rows, cols, weights, both directions, and the
-#: COO -> CSR conversion's copies), used to size chunks from the memory budget.
-BYTES_PER_PAIR = 64
-#: Bytes per stored non-zero of an accumulated CSR matrix, with the temporary of a sum.
-BYTES_PER_NNZ = 40
+#: Bytes per entry while a merge block is summed: reader buffers, the concatenated block, sort
+#: keys and order, the gathered copies and the output (measured peak RSS over block entries).
+MERGE_BYTES_PER_ENTRY = 128
+MIN_BLOCK_ENTRIES = 1 << 16
+#: Bytes per raw pair while a chunk is counted (rows, cols, weights and the COO -> CSR
+#: conversion's copies); chunks take at most half the memory budget.
+BYTES_PER_PAIR = 40
+#: Bytes per one-direction non-zero of the running sum at its peak: the sum, M + Mᵀ when it is
+#: written (twice the entries) and their temporaries. The sum is spilled before it exceeds the budget.
+BYTES_PER_NNZ = 60
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,44 +84,61 @@ def in_vocabulary_stream(
     return vocab_ids[keep], doc[keep]
 
 
-def _chunk_pairs(ids, doc, start, stop, window, weighting):
-    """Left ends in [start, stop): arrays (a, b, w) of every in-document pair at distance 1..window."""
-    n = len(ids)
-    rows, cols, vals = [], [], []
+def padded_stream(ids: np.ndarray, doc: np.ndarray, window: int, size: int) -> np.ndarray:
+    """The stream with ``window`` sentinel ids (= ``size``) between documents.
+
+    Any pair at distance <= window that straddles a boundary then involves a sentinel, so the
+    counting kernels need no per-offset document mask: sentinel pairs land in row/column
+    ``size`` of an oversized matrix, which is cut off at the end.
+    """
+    boundaries = np.flatnonzero(doc[1:] != doc[:-1]) + 1
+    if len(boundaries) == 0:
+        return ids.astype(np.int32, copy=False)
+    shift = window * np.searchsorted(boundaries, np.arange(len(ids)), side="right")
+    pad = np.full(len(ids) + window * len(boundaries), size, dtype=np.int32)
+    pad[np.arange(len(ids)) + shift] = ids
+    return pad
+
+
+def _chunk_pairs(pad, start, stop, window, weighting):
+    """Pairs (left, right, weight) with left position in [start, stop) and distance 1..window."""
+    n = len(pad)
+    rows, cols, lengths = [], [], []
     for d in range(1, window + 1):
         hi = min(stop, n - d)
         if hi <= start:
             break
-        same = doc[start:hi] == doc[start + d : hi + d]
-        a = ids[start:hi][same]
-        b = ids[start + d : hi + d][same]
-        rows.append(a)
-        cols.append(b)
-        vals.append(np.full(len(a), 1.0 if weighting == "unit" else 1.0 / d))
+        rows.append(pad[start:hi])
+        cols.append(pad[start + d : hi + d])
+        lengths.append(hi - start)
     if not rows:
         return None
-    return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+    if weighting == "unit":
+        weights = np.ones(sum(lengths))
+    else:
+        weights = np.repeat(1.0 / np.arange(1, len(lengths) + 1), lengths)
+    return np.concatenate(rows), np.concatenate(cols), weights
 
 
 def _count_chunk_scipy(a, b, w, size):
-    rows = np.concatenate([a, b])
-    cols = np.concatenate([b, a])
-    m = sp.coo_matrix((np.concatenate([w, w]), (rows, cols)), shape=(size, size)).tocsr()
-    m.sum_duplicates()
-    return m
+    """One-direction counts (left → right) of a chunk as CSR, duplicates summed."""
+    return sp.coo_matrix((w, (a, b)), shape=(size, size)).tocsr()
 
 
 def _count_chunk_torch(a, b, w, size, device):
     import torch
 
-    a_t = torch.from_numpy(a).to(device, torch.int64)
-    b_t = torch.from_numpy(b).to(device, torch.int64)
-    w_t = torch.from_numpy(w).to(device)
-    keys = torch.cat([a_t * size + b_t, b_t * size + a_t])
+    keys = torch.from_numpy(a).to(device, torch.int64) * size + torch.from_numpy(b).to(device, torch.int64)
     uniq, inverse = torch.unique(keys, return_inverse=True)
-    vals = torch.zeros(len(uniq), dtype=torch.float64, device=device).index_add_(0, inverse, torch.cat([w_t, w_t]))
+    vals = torch.zeros(len(uniq), dtype=torch.float64, device=device)
+    vals.index_add_(0, inverse, torch.from_numpy(w).to(device))
     uniq, vals = uniq.cpu().numpy(), vals.cpu().numpy()
     return sp.csr_matrix((vals, ((uniq // size).astype(np.int32), (uniq % size).astype(np.int32))), shape=(size, size))
+
+
+def symmetrize(m: sp.csr_matrix) -> sp.csr_matrix:
+    """M + Mᵀ: each left→right count also counts right→left (the diagonal doubles, as in GloVe)."""
+    return (m + m.T.tocsr()).tocsr()
 
 
 def resolve_device(device: str) -> str:
@@ -135,47 +157,41 @@ def resolve_device(device: str) -> str:
 def count_matrices(
     ids: np.ndarray, doc: np.ndarray, size: int, cfg: CooccurConfig, weighting: str, device: str = "cpu"
 ) -> Iterator[sp.csr_matrix]:
-    """Count the stream and yield symmetric CSR matrices whose sum is the co-occurrence matrix.
+    """Count the stream; yield one-direction (left → right) CSR matrices summing to the counts.
 
-    Usually one matrix; more when the running sum outgrows half the memory budget (the caller
-    spills each to disk and merges).
+    Usually one matrix; more when the running sum outgrows its share of the memory budget (the
+    caller spills each to disk and merges). :func:`symmetrize` turns each into full counts.
     """
     if weighting not in WEIGHTINGS:
         raise ValueError(f"weighting: expected one of {WEIGHTINGS}, got {weighting!r}")
+    pad = padded_stream(ids, doc, cfg.window, size)
     chunk = max(1 << 14, cfg.budget_bytes // (2 * cfg.window * BYTES_PER_PAIR))
     acc = None
     started = time.monotonic()
-    for start in range(0, len(ids), chunk):
-        pairs = _chunk_pairs(ids, doc, start, min(start + chunk, len(ids)), cfg.window, weighting)
+    for start in range(0, len(pad), chunk):
+        pairs = _chunk_pairs(pad, start, min(start + chunk, len(pad)), cfg.window, weighting)
         if pairs is None:
             continue
         if device == "cpu":
-            m = _count_chunk_scipy(*pairs, size)
+            m = _count_chunk_scipy(*pairs, size + 1)
         else:
-            m = _count_chunk_torch(*pairs, size, device)
+            m = _count_chunk_torch(*pairs, size + 1, device)
         acc = m if acc is None else acc + m
-        if acc.nnz * BYTES_PER_NNZ > cfg.budget_bytes // 2:
+        if acc.nnz * BYTES_PER_NNZ > cfg.budget_bytes:
             log.info("spilling %d non-zeros at token %d", acc.nnz, start + chunk)
-            yield acc
+            yield acc[:size, :size]
             acc = None
-        log.debug("counted %d/%d tokens", min(start + chunk, len(ids)), len(ids))
+        log.debug("counted %d/%d tokens", min(start + chunk, len(pad)), len(pad))
     if acc is not None:
-        yield acc
+        yield acc[:size, :size]
     log.info("counted %d tokens in %.1f s (%s, %s)", len(ids), time.monotonic() - started, weighting, device)
 
 
-def write_csr(m: sp.csr_matrix, writer: pq.ParquetWriter, with_diag: bool = False, row_offset: int = 0) -> None:
-    """Append the non-zeros of ``m`` (rows shifted by ``row_offset``) in (i, j) order."""
+def write_csr(m: sp.csr_matrix, writer: pq.ParquetWriter, with_diag: bool = False) -> None:
+    """Append the non-zeros of ``m`` in (i, j) order."""
     m.sort_indices()
     coo = m.tocoo()
-    i = (coo.row + row_offset).astype(np.int32)
-    j = coo.col.astype(np.int32)
-    for lo in range(0, len(i), ROW_GROUP):
-        hi = lo + ROW_GROUP
-        columns = [pa.array(i[lo:hi]), pa.array(j[lo:hi]), pa.array(coo.data[lo:hi].astype(np.float64))]
-        if with_diag:
-            columns.append(pa.array(i[lo:hi] == j[lo:hi]))
-        writer.write_table(pa.Table.from_arrays(columns, schema=writer.schema))
+    _write_entries(writer, coo.row.astype(np.int32), coo.col.astype(np.int32), coo.data.astype(np.float64), with_diag)
 
 
 class _RowReader:
@@ -183,20 +199,71 @@ class _RowReader:
 
     def __init__(self, path: Path):
         self.batches = pq.ParquetFile(path).iter_batches(batch_size=ROW_GROUP, columns=["i", "j", "x"])
-        self.buf = [np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.float64)]
+        self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.buffered = 0
         self.done = False
 
-    def take_below(self, bound: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        while not self.done and (len(self.buf[0]) == 0 or self.buf[0][-1] < bound):
+    def _fill(self, n: int) -> None:
+        while not self.done and self.buffered < n:
             batch = next(self.batches, None)
             if batch is None:
                 self.done = True
                 break
-            self.buf = [np.concatenate([old, batch.column(k).to_numpy()]) for k, old in enumerate(self.buf)]
-        cut = int(np.searchsorted(self.buf[0], bound, side="left"))
-        out = [col[:cut] for col in self.buf]
-        self.buf = [col[cut:] for col in self.buf]
-        return out[0], out[1], out[2]
+            self.chunks.append(tuple(batch.column(k).to_numpy() for k in range(3)))
+            self.buffered += batch.num_rows
+
+    def row_at(self, n: int) -> int:
+        """The row of the n-th buffered entry (reading ahead as needed); a huge value if fewer remain."""
+        self._fill(n + 1)
+        if self.buffered <= n:
+            return np.iinfo(np.int64).max
+        for i, _, _ in self.chunks:
+            if n < len(i):
+                return int(i[n])
+            n -= len(i)
+        raise AssertionError("unreachable")
+
+    def take_below(self, bound: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        while not self.done and (not self.chunks or self.chunks[-1][0][-1] < bound):
+            self._fill(self.buffered + 1)
+        if not self.chunks:
+            empty = np.empty(0, np.int32)
+            return empty, empty, np.empty(0, np.float64)
+        cols = [np.concatenate([c[k] for c in self.chunks]) for k in range(3)]
+        # Search with the array's own dtype: a wider bound would make NumPy copy the array.
+        cut = int(np.searchsorted(cols[0], cols[0].dtype.type(min(bound, np.iinfo(cols[0].dtype).max))))
+        rest = tuple(col[cut:] for col in cols)
+        self.chunks = [rest] if len(rest[0]) else []
+        self.buffered = len(rest[0])
+        return cols[0][:cut], cols[1][:cut], cols[2][:cut]
+
+
+def sum_sorted_runs(
+    pieces: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sum entries given as runs sorted by (i, j): a stable sort merges the runs in linear time
+    (NumPy's stable sort finds them), then equal keys are reduced."""
+    i, j, x = (np.concatenate([p[k] for p in pieces]) for k in range(3))
+    keys = i.astype(np.int64) * size + j
+    if len(pieces) > 1:
+        order = np.argsort(keys, kind="stable")
+        keys, i, j, x = keys[order], i[order], j[order], x[order]
+    new = np.empty(len(keys), dtype=bool)
+    new[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    if new.all():
+        return i, j, x
+    starts = np.flatnonzero(new)
+    return i[starts], j[starts], np.add.reduceat(x, starts)
+
+
+def _write_entries(writer: pq.ParquetWriter, i, j, x, with_diag: bool) -> None:
+    for lo in range(0, len(i), ROW_GROUP):
+        hi = lo + ROW_GROUP
+        columns = [pa.array(i[lo:hi]), pa.array(j[lo:hi]), pa.array(x[lo:hi])]
+        if with_diag:
+            columns.append(pa.array(i[lo:hi] == j[lo:hi]))
+        writer.write_table(pa.Table.from_arrays(columns, schema=writer.schema))
 
 
 def merge_parts(
@@ -204,23 +271,21 @@ def merge_parts(
 ) -> dict:
     """Sum sorted symmetric parts into ``writer`` by blocks of rows, in bounded memory."""
     readers = [_RowReader(Path(p)) for p in part_paths]
-    # A block of R rows holds at most R * size entries per part.
-    block = max(1, budget_bytes // (BYTES_PER_NNZ * size * max(1, len(readers))))
+    # Each block takes about `per_reader` entries from every part.
+    per_reader = max(MIN_BLOCK_ENTRIES, budget_bytes // (MERGE_BYTES_PER_ENTRY * max(1, len(readers))))
     stats = {"nnz": 0, "total": 0.0, "diagonal_total": 0.0}
-    for r0 in range(0, size, block):
-        r1 = min(size, r0 + block)
-        pieces = [reader.take_below(r1) for reader in readers]
-        i = np.concatenate([p[0] for p in pieces]) - r0
-        if len(i) == 0:
+    r0 = 0
+    while r0 < size:
+        r1 = min(size, max(r0 + 1, min(reader.row_at(per_reader) for reader in readers)))
+        pieces = [piece for reader in readers if len((piece := reader.take_below(r1))[0])]
+        r0 = r1
+        if not pieces:
             continue
-        j = np.concatenate([p[1] for p in pieces])
-        x = np.concatenate([p[2] for p in pieces])
-        m = sp.coo_matrix((x, (i, j)), shape=(r1 - r0, size)).tocsr()
-        m.sum_duplicates()
-        write_csr(m, writer, with_diag=with_diag, row_offset=r0)
-        stats["nnz"] += m.nnz
-        stats["total"] += float(m.data.sum())
-        stats["diagonal_total"] += float(m.diagonal(k=r0).sum())
+        i, j, x = sum_sorted_runs(pieces, size)
+        _write_entries(writer, i, j, x, with_diag)
+        stats["nnz"] += len(i)
+        stats["total"] += float(x.sum())
+        stats["diagonal_total"] += float(x[i == j].sum())
     return stats
 
 
@@ -244,12 +309,13 @@ def count_shard(
                     pending = m
                     continue
                 if pending is not None:
-                    spills.append(_spill(pending, out_path, len(spills)))
+                    spills.append(_spill(symmetrize(pending), out_path, len(spills)))
                     pending = None
-                spills.append(_spill(m, out_path, len(spills)))
+                spills.append(_spill(symmetrize(m), out_path, len(spills)))
             if pending is not None:
-                write_csr(pending, writer)
-                return {"nnz": int(pending.nnz), "spills": 0}
+                full = symmetrize(pending)
+                write_csr(full, writer)
+                return {"nnz": int(full.nnz), "spills": 0}
             if spills:
                 stats = merge_parts(spills, size, writer, cfg.budget_bytes, with_diag=False)
                 return {"nnz": stats["nnz"], "spills": len(spills)}

@@ -105,6 +105,9 @@ def test_spilling_under_a_tiny_budget_gives_the_same_counts(tmp_path, monkeypatc
     # Force tiny chunks and a spill after every chunk.
     monkeypatch.setattr("pipeline.text.cooccur.BYTES_PER_PAIR", 10**5)
     monkeypatch.setattr("pipeline.text.cooccur.BYTES_PER_NNZ", 10**4)
+    # ... and merge blocks of a few entries, so the streaming merge crosses many row blocks.
+    monkeypatch.setattr("pipeline.text.cooccur.MIN_BLOCK_ENTRIES", 50)
+    monkeypatch.setattr("pipeline.text.cooccur.MERGE_BYTES_PER_ENTRY", 10**6)
     X, _ = _count(tmp_path, docs, window=3, weighting="unit", vocab=vocab)
     assert X == expected
     ids, doc = _stream(docs, vocab)
@@ -115,18 +118,18 @@ def test_spilling_under_a_tiny_budget_gives_the_same_counts(tmp_path, monkeypatc
 
 def test_torch_backend_equals_scipy(tmp_path):
     torch = pytest.importorskip("torch")
-    from pipeline.text.cooccur import _chunk_pairs, _count_chunk_scipy, _count_chunk_torch
+    from pipeline.text.cooccur import _chunk_pairs, _count_chunk_scipy, _count_chunk_torch, padded_stream
 
     rng = np.random.default_rng(2)
     ids = rng.integers(0, 50, size=3000).astype(np.int32)
     doc = np.repeat(np.arange(30, dtype=np.int32), 100)
     for weighting in ("unit", "harmonic"):
-        pairs = _chunk_pairs(ids, doc, 0, len(ids), 5, weighting)
-        a = _count_chunk_scipy(*pairs, 50).toarray()
-        b = _count_chunk_torch(*pairs, 50, "cpu").toarray()
+        pairs = _chunk_pairs(padded_stream(ids, doc, 5, 50), 0, len(ids) + 5 * 29, 5, weighting)
+        a = _count_chunk_scipy(*pairs, 51).toarray()
+        b = _count_chunk_torch(*pairs, 51, "cpu").toarray()
         np.testing.assert_allclose(a, b, rtol=1e-13)
     if torch.cuda.is_available():  # pragma: no cover - exercised on a GPU machine
-        c = _count_chunk_torch(*pairs, 50, "cuda").toarray()
+        c = _count_chunk_torch(*pairs, 51, "cuda").toarray()
         np.testing.assert_allclose(a, c, rtol=1e-13)
 
 

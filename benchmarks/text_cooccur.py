@@ -1,0 +1,151 @@
+"""Benchmark the text stages on a real corpus: tokenising, vocabulary, co-occurrence counting.
+
+Runs the same CLI verbs the workflow runs (each under ``/usr/bin/time`` for wall time and peak
+RSS), counting the shards in parallel as ``snakemake --cores 2`` would, then runs the peer
+method in this same script on the same in-vocabulary stream: the NumPy/SciPy count "one COO
+matrix per window offset, summed as CSR, then M + Mᵀ" that anchors.md §1.6 measured at the
+speed of GloVe's C ``cooccur``. It checks that both give the same matrix.
+
+    .venv/bin/python benchmarks/text_cooccur.py \\
+        --source ../shared/data/text/enwiki2015_wikiextractor_AA.txt.bz2 --format wikiextractor
+
+Prints a JSON record and a Markdown table for docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import scipy.sparse as sp
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pipeline.provenance import git_state  # noqa: E402
+from pipeline.text.cooccur import in_vocabulary_stream  # noqa: E402
+from pipeline.text.shards import read_shard  # noqa: E402
+from pipeline.text.vocab import type_to_vocab_map  # noqa: E402
+
+
+def timed(cmd: list[str]) -> dict:
+    """Run ``cmd`` under /usr/bin/time; wall seconds and peak RSS in MB."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
+        start = time.perf_counter()
+        subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", t.name, *cmd], check=True)
+        wall = time.perf_counter() - start
+        _, rss_kb = Path(t.name).read_text().split()[-2:]
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(int(rss_kb) / 1024)}
+
+
+def parallel(cmds: list[list[str]]) -> dict:
+    """Run commands at once (as snakemake --cores N does); total wall, max peak RSS."""
+    start = time.perf_counter()
+    outs = []
+    procs = []
+    for cmd in cmds:
+        out = tempfile.NamedTemporaryFile("r", suffix=".time", delete=False)
+        outs.append(out.name)
+        procs.append(subprocess.Popen(["/usr/bin/time", "-f", "%e %M", "-o", out.name, *cmd]))
+    for p in procs:
+        if p.wait() != 0:
+            raise RuntimeError(f"command failed: {p.args}")
+    wall = time.perf_counter() - start
+    rss = max(int(Path(o).read_text().split()[-1]) for o in outs)
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(rss / 1024)}
+
+
+def peer_per_offset_count(ids, doc, size, window, weighting):
+    """anchors.md §1.6: per offset d, mask same-document pairs, COO → CSR, sum; then M + Mᵀ."""
+    m = sp.csr_matrix((size, size), dtype=np.float64)
+    for d in range(1, window + 1):
+        same = doc[:-d] == doc[d:]
+        a, b = ids[:-d][same], ids[d:][same]
+        w = np.full(len(a), 1.0 if weighting == "unit" else 1.0 / d)
+        m = m + sp.coo_matrix((w, (a, b)), shape=(size, size)).tocsr()
+    return (m + m.T).tocsr()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--format", default="wikiextractor")
+    ap.add_argument("--tokenizer", default="text8")
+    ap.add_argument("--window", type=int, default=10)
+    ap.add_argument("--min-count", type=int, default=5)
+    ap.add_argument("--shards", type=int, default=2)
+    ap.add_argument("--max-memory-mb", type=int, default=1024)
+    ap.add_argument("--workdir", default=None)
+    ap.add_argument("--skip-peer", action="store_true")
+    args = ap.parse_args()
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-text-"))
+    py = [sys.executable, "-m", "pipeline", "text"]
+    corpus_cfg = json.dumps({"language": "en", "format": args.format, "tokenizer": args.tokenizer, "shards": args.shards})
+    cooc_cfg = json.dumps({"window": args.window, "max_memory_mb": args.max_memory_mb, "device": "cpu"})
+    record = {"machine": f"{platform.node()} ({platform.processor() or platform.machine()}), "
+              f"{len(__import__('os').sched_getaffinity(0))} cores",
+              "commit": git_state()[0][:10], "date": time.strftime("%Y-%m-%d"), "args": vars(args)}
+
+    record["prepare"] = timed([*py, "prepare-corpus", "--config", corpus_cfg, "--source", args.source,
+                               "--shards-dir", str(work / "shards"), "--types", str(work / "types.parquet"),
+                               "--stats", str(work / "stats.json"), "--threads", "2"])
+    stats = json.loads((work / "stats.json").read_text())
+    record["corpus"] = stats
+    record["prepare"]["tokens_per_s"] = round(stats["tokens"] / record["prepare"]["wall_s"])
+    record["vocab"] = timed([*py, "build-vocabulary", "--config", json.dumps({"min_count": args.min_count}),
+                             "--types", str(work / "types.parquet"), "--output", str(work / "vocab.parquet")])
+    for weighting in ("unit", "harmonic"):
+        parts = [work / f"{weighting}-part-{k}.parquet" for k in range(args.shards)]
+        count = parallel([[*py, "count-cooccurrences", "--config", cooc_cfg, "--weighting", weighting,
+                           "--shard", str(work / "shards" / f"shard-{k}.parquet"), "--types",
+                           str(work / "types.parquet"), "--vocab", str(work / "vocab.parquet"),
+                           "--output", str(p)] for k, p in enumerate(parts)])
+        merge = timed([*py, "merge-cooccurrences", "--config", cooc_cfg, "--vocab", str(work / "vocab.parquet"),
+                       "--parts", *map(str, parts), "--output", str(work / f"{weighting}.parquet"),
+                       "--stats", str(work / f"{weighting}.stats.json")])
+        cstats = json.loads((work / f"{weighting}.stats.json").read_text())
+        record[weighting] = {"count": count, "merge": merge,
+                             "count_plus_merge_s": round(count["wall_s"] + merge["wall_s"], 2),
+                             "nnz": cstats["nnz"], "offdiagonal_total": cstats["offdiagonal_total"]}
+
+    vocab = pq.read_table(work / "vocab.parquet", columns=["id", "type_id"])
+    n_types = pq.ParquetFile(work / "types.parquet").metadata.num_rows
+    mapping, size = type_to_vocab_map(vocab, n_types), vocab.num_rows
+    streams = [in_vocabulary_stream(*read_shard(work / "shards" / f"shard-{k}.parquet"), mapping)
+               for k in range(args.shards)]
+    # One stream with shard-distinct document ids, for the peer count.
+    ids = np.concatenate([s[0] for s in streams])
+    doc = np.concatenate([s[1].astype(np.int64) + k * (1 << 31) for k, s in enumerate(streams)])
+    record["in_vocabulary_tokens"] = int(len(ids))
+    if not args.skip_peer:
+        for weighting in ("unit", "harmonic"):
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            start = time.perf_counter()
+            peer = peer_per_offset_count(ids, doc, size, args.window, weighting)
+            wall = time.perf_counter() - start
+            ours = pq.read_table(work / f"{weighting}.parquet", columns=["i", "j", "x"])
+            mine = sp.csr_matrix((ours["x"].to_numpy(), (ours["i"].to_numpy(), ours["j"].to_numpy())), shape=(size, size))
+            diff = abs(mine - peer)
+            record[weighting]["peer_wall_s"] = round(wall, 2)
+            record[weighting]["peer_peak_rss_mb_at_least"] = round(max(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024)
+            record[weighting]["ratio_ours_over_peer"] = round(record[weighting]["count_plus_merge_s"] / wall, 2)
+            rel = (diff.max() if diff.nnz else 0.0) / abs(peer).max()
+            record[weighting]["max_relative_difference_to_peer"] = float(rel)
+            record[weighting]["equal_to_peer"] = bool(mine.nnz == peer.nnz and rel < 1e-12)
+            del peer, mine, diff
+    print(json.dumps(record, indent=2))
+    (work / "benchmark.json").write_text(json.dumps(record, indent=2))
+
+
+if __name__ == "__main__":
+    main()
