@@ -47,7 +47,8 @@ def tidy(rows: list[dict], **fixed) -> pa.Table:
     frame = pd.DataFrame([{**fixed, **r} for r in rows])
     for col in COLUMNS:
         if col not in frame:
-            frame[col] = "all" if col == "section" else None
+            frame[col] = None
+    frame["section"] = frame["section"].fillna("all")
     frame["value"] = frame["value"].astype("float64")
     frame["seed"] = frame["seed"].astype("int64")
     extra = [c for c in frame.columns if c not in COLUMNS]

@@ -95,7 +95,11 @@ def fit(model, i, j, target, weight, cfg: LoopConfig, generator: torch.Generator
                     )
                 ok = torch.isfinite(terms)
                 for _, _, g in updates:  # a table's gradients stack k blocks of the n pairs
-                    ok &= torch.isfinite(g.reshape(len(g) // len(terms), len(terms), -1)).all(2).all(0)
+                    ok &= (
+                        torch.isfinite(g.reshape(len(g) // len(terms), len(terms), -1))
+                        .all(2)
+                        .all(0)
+                    )
                 skipped += int((~ok).sum())
                 batch_loss = terms[ok].sum()
             total += float(batch_loss)

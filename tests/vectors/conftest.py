@@ -36,8 +36,11 @@ def tiny_corpus():
     new_id = {old: new for new, old in enumerate(order)}
     docs = [[new_id[t] for t in d] for d in docs]
     vocab = pd.DataFrame(
-        {"id": np.arange(vocab_size, dtype=np.int32), "token": [tokens[k] for k in order],
-         "count": counts[order].astype(np.int64)}
+        {
+            "id": np.arange(vocab_size, dtype=np.int32),
+            "token": [tokens[k] for k in order],
+            "count": counts[order].astype(np.int64),
+        }
     )
     return docs, vocab
 
@@ -62,10 +65,18 @@ def write_text_tables(tmp_path, docs, vocab, window=5):
     for name, harmonic in (("unit", False), ("harmonic", True)):
         x = count_cooccurrences(docs, len(vocab), window, harmonic)
         i, j = np.nonzero(x)
-        table = pa.table({"i": i.astype(np.int32), "j": j.astype(np.int32), "x": x[i, j], "diag": i == j})
+        table = pa.table(
+            {"i": i.astype(np.int32), "j": j.astype(np.int32), "x": x[i, j], "diag": i == j}
+        )
         pq.write_table(table, tmp_path / "cooccur" / f"{name}.parquet", row_group_size=100)
     pq.write_table(pa.Table.from_pandas(vocab, preserve_index=False), tmp_path / "types.parquet")
     (tmp_path / "shards").mkdir(exist_ok=True)
     shard = pa.table({"tokens": pa.array(docs, type=pa.list_(pa.int32()))})
     pq.write_table(shard, tmp_path / "shards" / "shard-0.parquet")
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def text_tables():
+    """The writer of the text domain's tables, as a fixture (tests import no conftest)."""
+    return write_text_tables

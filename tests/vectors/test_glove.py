@@ -14,8 +14,12 @@ from pipeline.vectors.glove import (
 
 def random_tables(v=30, d=8, seed=0):
     gen = torch.Generator().manual_seed(seed)
-    return {"W": torch.randn(v, d, generator=gen), "C": torch.randn(v, d, generator=gen),
-            "b": torch.randn(v, generator=gen), "c": torch.randn(v, generator=gen)}
+    return {
+        "W": torch.randn(v, d, generator=gen),
+        "C": torch.randn(v, d, generator=gen),
+        "b": torch.randn(v, generator=gen),
+        "c": torch.randn(v, generator=gen),
+    }
 
 
 def test_loss_invariant_under_shift_with_bias_correction():
@@ -37,7 +41,9 @@ def test_mean_cosine_goes_to_one_as_shift_grows():
     tables = {k: v.double() for k, v in random_tables().items()}
     direction = torch.zeros(8, dtype=torch.float64)
     direction[0] = 1.0
-    values = [mean_pairwise_cosine(shift_parameters(tables, direction * n)["W"]) for n in (0, 10, 1000)]
+    values = [
+        mean_pairwise_cosine(shift_parameters(tables, direction * n)["W"]) for n in (0, 10, 1000)
+    ]
     assert values[0] < 0.2 and values[1] < values[2] and values[2] > 0.999
 
 

@@ -9,8 +9,12 @@ from pipeline.vectors.training import DivergenceError
 
 def test_pmi_targets_by_hand():
     # 3 words, counts N = (4, 2, 2), N = 8; cells (0,1)=3, (1,0)=3, (0,2)=1, (2,0)=1, (1,1)=5
-    cooc = Cooccurrence(np.array([0, 1, 0, 2, 1]), np.array([1, 0, 2, 0, 1]),
-                        np.array([3.0, 3.0, 1.0, 1.0, 5.0]), np.array([4, 2, 2]))
+    cooc = Cooccurrence(
+        np.array([0, 1, 0, 2, 1]),
+        np.array([1, 0, 2, 0, 1]),
+        np.array([3.0, 3.0, 1.0, 1.0, 5.0]),
+        np.array([4, 2, 2]),
+    )
     z = 8.0  # the diagonal cell (1,1) is not part of Z
     expect_01 = np.log((3 / z) / ((4 / 8) * (2 / 8)))
     t = pmi_targets(cooc)
@@ -60,14 +64,24 @@ def test_same_seed_same_vectors(tiny_cooc):
 
 def test_divergence_names_step_and_loss(tiny_cooc):
     # alpha 40 with x_max 1e-3: weights overflow float32, the first mini-batch loss is inf
-    cfg = SimplerGloveConfig(dim=4, epochs=1, batch_size=64, x_max=1e-3, alpha=40, truncate=False, device="cpu")
+    cfg = SimplerGloveConfig(
+        dim=4, epochs=1, batch_size=64, x_max=1e-3, alpha=40, truncate=False, device="cpu"
+    )
     with pytest.raises(DivergenceError, match=r"step 1 \(epoch 1\): mini-batch loss (inf|nan)"):
         train_simpler_glove(tiny_cooc, cfg)
 
 
 def test_skip_policy_counts_nonfinite_pairs(tiny_cooc):
-    cfg = SimplerGloveConfig(dim=4, epochs=1, batch_size=64, x_max=1e-3, alpha=40, truncate=False,
-                             device="cpu", nan_policy="skip")
+    cfg = SimplerGloveConfig(
+        dim=4,
+        epochs=1,
+        batch_size=64,
+        x_max=1e-3,
+        alpha=40,
+        truncate=False,
+        device="cpu",
+        nan_policy="skip",
+    )
     vectors, history = train_simpler_glove(tiny_cooc, cfg)
     assert history[0]["skipped"] > 0
     assert np.isfinite(vectors).all()
@@ -84,6 +98,10 @@ def test_bad_config_names_the_key():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_matches_cpu_closely(tiny_cooc):
     cfg = SimplerGloveConfig(dim=8, epochs=3, batch_size=256)
-    cpu, _ = train_simpler_glove(tiny_cooc, SimplerGloveConfig(**{**cfg.__dict__, "device": "cpu"}), 0)
-    gpu, _ = train_simpler_glove(tiny_cooc, SimplerGloveConfig(**{**cfg.__dict__, "device": "cuda"}), 0)
+    cpu, _ = train_simpler_glove(
+        tiny_cooc, SimplerGloveConfig(**{**cfg.__dict__, "device": "cpu"}), 0
+    )
+    gpu, _ = train_simpler_glove(
+        tiny_cooc, SimplerGloveConfig(**{**cfg.__dict__, "device": "cuda"}), 0
+    )
     np.testing.assert_allclose(cpu, gpu, atol=1e-3)
