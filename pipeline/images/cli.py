@@ -95,6 +95,12 @@ def cmd_prepare_dataset(args) -> None:
     write_table(table, args.summary, collect(args.config, input_hashes=hashes))
 
 
+def seed_init(seed: int) -> None:
+    """Seed the model initialisation (the only global seeding; the loop seeds its own streams)."""
+    log.info("seed %d", seed)
+    torch.manual_seed(seed)
+
+
 def _train(args, model: torch.nn.Module, section, dataset, fixed_batch=None) -> train.TrainResult:
     """Relaunch under torchrun on several GPUs, train (resuming), write the final checkpoint."""
     relaunch = train.torchrun_argv(section.train, sys.argv[1:])
@@ -124,6 +130,7 @@ def cmd_train_classifier(args) -> None:
     data = datasets.load_npz(args.data)
     model_cfg = dataclasses.replace(section.model, in_channels=data.x_train.shape[-1],
                                     n_classes=max(len(data.classes), int(data.y_train.max()) + 1))
+    seed_init(section.train.seed)
     model = Classifier(model_cfg)
     result = _train(args, model, section, ImageDataset(data.x_train, data.y_train, section.train.hflip))
     clf = result.ema.eval()
@@ -139,6 +146,7 @@ def cmd_train_classifier(args) -> None:
 def cmd_train_vqvae(args) -> None:
     section = load_section(VQVAESection, args.config, "vqvae")
     data = datasets.load_npz(args.data)
+    seed_init(section.train.seed)
     model = VQVAE(dataclasses.replace(section.model, in_channels=data.x_train.shape[-1]))
     if data.x_train.shape[1] % 2**section.model.downsample:
         raise ValueError(f"vqvae.model.downsample: {section.model.downsample} halvings do not divide "
@@ -164,6 +172,7 @@ def cmd_train_prior(args) -> None:
     codes = encode_all(vq, data.x_train)
     model_cfg = dataclasses.replace(section.model, codebook_size=vq.config.codebook_size,
                                     height=codes.shape[1], width=codes.shape[2])
+    seed_init(section.train.seed)
     result = _train(args, CodePrior(model_cfg), section, CodesDataset(codes))
     _write_log(args, result, "prior", section.train.seed)
 

@@ -9,7 +9,7 @@ from pipeline.images import train
 from pipeline.images.activations import activations, capture
 from pipeline.images.ema import make_ema
 from pipeline.images.loader import ImageDataset
-from pipeline.images.train import NonFiniteLossError, Trainer, TrainConfig
+from pipeline.images.train import NonFiniteLossError, TrainConfig, Trainer
 from pipeline.images.vqvae import VQVAE, VQVAEConfig
 
 TINY = VQVAEConfig(hidden=8, res_hidden=4, n_res=1, downsample=1, codebook_size=8, code_dim=4,
