@@ -101,8 +101,10 @@ def seed_init(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _train(args, model: torch.nn.Module, section, dataset, fixed_batch=None) -> train.TrainResult:
-    """Relaunch under torchrun on several GPUs, train (resuming), write the final checkpoint."""
+def _train(args, model: torch.nn.Module, section, dataset, fixed_batch=None) -> train.TrainResult | None:
+    """Relaunch under torchrun on several GPUs, train (resuming), write the final checkpoint.
+
+    Returns None on DDP ranks other than 0: only rank 0 writes outputs."""
     relaunch = train.torchrun_argv(section.train, sys.argv[1:])
     if relaunch:
         log.info("%d GPUs visible: relaunching under torchrun", torch.cuda.device_count())
@@ -110,19 +112,22 @@ def _train(args, model: torch.nn.Module, section, dataset, fixed_batch=None) -> 
     ckpt_dir = Path(args.output).parent / f".{Path(args.output).stem}_checkpoints"
     trainer = train.Trainer(section.train, ckpt_dir, args.threads, train.code_fingerprint())
     result = trainer.fit(model, dataset, fixed_batch)
-    if int(os.environ.get("RANK", 0)) == 0:
-        ckpt = train.load_checkpoint(ckpt_dir / train.CHECKPOINT_NAME)
-        ckpt["provenance"] = collect(args.config, [args.data] + list(args.extra_inputs), result.device)
-        with atomic_path(args.output) as tmp:
-            torch.save(ckpt, tmp)
-        shutil.rmtree(ckpt_dir)  # a finished run leaves nothing to resume
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+    if int(os.environ.get("RANK", 0)) != 0:
+        return None
+    ckpt = train.load_checkpoint(ckpt_dir / train.CHECKPOINT_NAME)
+    ckpt["provenance"] = collect(args.config, [args.data] + list(args.extra_inputs), result.device)
+    with atomic_path(args.output) as tmp:
+        torch.save(ckpt, tmp)
+    shutil.rmtree(ckpt_dir)  # a finished run leaves nothing to resume
     return result
 
 
 def _write_log(args, result: train.TrainResult, method: str, seed: int) -> None:
     table = tidy(result.log, experiment=method, dataset=args.dataset, method=method,
                  implementation="ours", seed=seed)
-    write_table(table, args.log, collect(args.config, [args.output], result.device))
+    write_table(table, args.train_log, collect(args.config, [args.output], result.device))
 
 
 def cmd_train_classifier(args) -> None:
@@ -133,6 +138,8 @@ def cmd_train_classifier(args) -> None:
     seed_init(section.train.seed)
     model = Classifier(model_cfg)
     result = _train(args, model, section, ImageDataset(data.x_train, data.y_train, section.train.hflip))
+    if result is None:
+        return
     clf = result.ema.eval()
     with torch.no_grad():
         x = to_tensor(data.x_test).to(next(clf.parameters()).device)
@@ -153,6 +160,8 @@ def cmd_train_vqvae(args) -> None:
                          f"the image size {data.x_train.shape[1]}")
     fixed = to_tensor(data.x_test[:16])
     result = _train(args, model, section, ImageDataset(data.x_train, data.y_train, section.train.hflip), fixed)
+    if result is None:
+        return
     _write_log(args, result, "vqvae", section.train.seed)
     with atomic_path(args.activations) as tmp, open(tmp, "wb") as f:
         np.savez(f, **{k: v.numpy() for k, v in result.activations.items()})
@@ -174,6 +183,8 @@ def cmd_train_prior(args) -> None:
                                     height=codes.shape[1], width=codes.shape[2])
     seed_init(section.train.seed)
     result = _train(args, CodePrior(model_cfg), section, CodesDataset(codes))
+    if result is None:
+        return
     _write_log(args, result, "prior", section.train.seed)
 
 
@@ -227,11 +238,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
              "output", "summary")
     p.add_argument("--download-dir", default="resources/images", help="where downloads are kept")
     verb("train-classifier", cmd_train_classifier, "train the feature classifier for the Fréchet distance",
-         "data", "output", "log", threads=True)
-    verb("train-vqvae", cmd_train_vqvae, "train a VQ-VAE", "data", "output", "log", "activations",
+         "data", "output", "train-log", threads=True)
+    verb("train-vqvae", cmd_train_vqvae, "train a VQ-VAE", "data", "output", "train-log", "activations",
          threads=True)
     verb("train-prior", cmd_train_prior, "train the code prior on the VQ-VAE's codes",
-         "data", "vqvae", "output", "log", threads=True)
+         "data", "vqvae", "output", "train-log", threads=True)
     verb("evaluate-vqvae", cmd_evaluate_vqvae, "reconstruction, codebook, bits/dim and sample metrics",
          "data", "vqvae", "prior", "classifier", "output", "samples", threads=True)
     verb("plot-vqvae", cmd_plot_vqvae, "report figures", "samples", "vqvae-log", "prior-log",

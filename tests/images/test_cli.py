@@ -44,11 +44,11 @@ def chain(tmp_path_factory):
                "--output", d / "data.npz", "--summary", d / "summary.parquet") == 0
     common = ["--dataset", "digits", "--data", d / "data.npz"]
     assert run("train-classifier", "--config", json.dumps(TINY["classifier"]), *common,
-               "--output", d / "clf.pt", "--log", d / "clf.parquet") == 0
+               "--output", d / "clf.pt", "--train-log", d / "clf.parquet") == 0
     assert run("train-vqvae", "--config", json.dumps(TINY["vqvae"]), *common, "--output", d / "vq.pt",
-               "--log", d / "vq.parquet", "--activations", d / "act.npz") == 0
+               "--train-log", d / "vq.parquet", "--activations", d / "act.npz") == 0
     assert run("train-prior", "--config", json.dumps(TINY["prior"]), *common, "--vqvae", d / "vq.pt",
-               "--output", d / "prior.pt", "--log", d / "prior.parquet") == 0
+               "--output", d / "prior.pt", "--train-log", d / "prior.parquet") == 0
     assert run("evaluate-vqvae", "--config", json.dumps(TINY["evaluate"]), *common, "--vqvae", d / "vq.pt",
                "--prior", d / "prior.pt", "--classifier", d / "clf.pt", "--output", d / "metrics.parquet",
                "--samples", d / "samples.npz") == 0
@@ -90,7 +90,7 @@ def test_chain_outputs_tables_checkpoints_figures(chain):
 def test_bad_input_exits_2(chain, tmp_path, capsys):
     # run_main re-configures logging onto stderr, so read the messages there
     common = ["--dataset", "digits", "--data", chain / "data.npz", "--output", tmp_path / "m.pt",
-              "--log", tmp_path / "l.parquet", "--activations", tmp_path / "a.npz"]
+              "--train-log", tmp_path / "l.parquet", "--activations", tmp_path / "a.npz"]
     if not torch.cuda.is_available():
         cfg = {"train": TINY_TRAIN | {"device": "cuda"}}
         assert run("train-vqvae", "--config", json.dumps(cfg), *common) == 2
@@ -111,7 +111,7 @@ def _train_cmd(d: Path, steps=200):
     cfg = {"model": TINY["vqvae"]["model"], "train": TINY_TRAIN | {"steps": steps, "checkpoint_every": 10,
                                                                    "log_every": 10}}
     return [sys.executable, "-m", "pipeline", "images", "train-vqvae", "--config", json.dumps(cfg),
-            "--data", str(d / "data.npz"), "--output", str(d / "vq.pt"), "--log", str(d / "log.parquet"),
+            "--data", str(d / "data.npz"), "--output", str(d / "vq.pt"), "--train-log", str(d / "log.parquet"),
             "--activations", str(d / "act.npz")]
 
 
@@ -159,3 +159,27 @@ def test_snakemake_workflow_on_a_tiny_config(tmp_path):
     prov = read_provenance(tmp_path / targets[0])
     sent = json.loads(prov["config"])  # the rule passed only its own section, defaults filled in
     assert set(sent) == {"model", "train"} and sent["model"]["hidden"] == 8 and sent["model"]["beta"] == 0.25
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes_match_one_process_with_the_joint_batch(chain, tmp_path):
+    """torchrun with 2 gloo processes of batch 16 = 1 process of batch 32: each rank takes every
+    other index of the same epoch permutation, DDP averages gradients, and the EMA codebook
+    all-reduces its counts and sums."""
+    model = {"hidden": 8, "res_hidden": 4, "n_res": 1, "codebook_size": 16, "code_dim": 4, "ema_codebook": True}
+    base = {"steps": 8, "device": "cpu", "log_every": 4, "checkpoint_every": 4}
+    env = os.environ | {"OMP_NUM_THREADS": "1", "PIPELINE_GIT_COMMIT": "test"}
+    out = {}
+    for name, batch, launcher in (("one", 32, []), ("ddp", 16, ["-m", "torch.distributed.run", "--standalone",
+                                                                 "--nproc_per_node=2"])):
+        d = tmp_path / name
+        d.mkdir()
+        cfg = json.dumps({"model": model, "train": base | {"batch_size": batch}})
+        cmd = [sys.executable, *launcher, "-m", "pipeline", "images", "train-vqvae", "--config", cfg,
+               "--data", str(chain / "data.npz"), "--output", str(d / "vq.pt"), "--train-log",
+               str(d / "log.parquet"), "--activations", str(d / "act.npz")]
+        res = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr[-2000:]
+        out[name] = torch.load(d / "vq.pt", weights_only=False)
+    for k, v in out["one"]["model"].items():
+        torch.testing.assert_close(out["ddp"]["model"][k], v, rtol=1e-4, atol=1e-5, msg=k)

@@ -89,7 +89,7 @@ rule images_train_classifier:
         versions=IMAGES_LIBS,
     shell:
         "{PY} -m pipeline images train-classifier --config {params.cfg:q} --dataset {wildcards.dataset} "
-        "--threads {threads} --data {input.data} --output {output.model} --log {output.log} > {log} 2>&1"
+        "--threads {threads} --data {input.data} --output {output.model} --train-log {output.log} > {log} 2>&1"
 
 
 rule images_train_vqvae:
@@ -112,7 +112,7 @@ rule images_train_vqvae:
         versions=IMAGES_LIBS,
     shell:
         "{PY} -m pipeline images train-vqvae --config {params.cfg:q} --dataset {wildcards.dataset} "
-        "--threads {threads} --data {input.data} --output {output.model} --log {output.log} "
+        "--threads {threads} --data {input.data} --output {output.model} --train-log {output.log} "
         "--activations {output.activations} > {log} 2>&1"
 
 
@@ -137,7 +137,7 @@ rule images_train_prior:
     shell:
         "{PY} -m pipeline images train-prior --config {params.cfg:q} --dataset {wildcards.dataset} "
         "--threads {threads} --data {input.data} --vqvae {input.vqvae} --output {output.model} "
-        "--log {output.log} > {log} 2>&1"
+        "--train-log {output.log} > {log} 2>&1"
 
 
 rule images_evaluate_vqvae:
