@@ -1,9 +1,11 @@
 # Shared helpers for every rule file: config validation, params, code inputs, targets.
 # Nothing here computes results; rules call `python -m pipeline <domain> <verb>`.
 import importlib.metadata
+import importlib.util
 import json
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 from snakemake.utils import validate
 
@@ -54,3 +56,62 @@ FINAL_OUTPUTS = []
 
 def get_final_outputs():
     return FINAL_OUTPUTS
+
+
+# ---- text track -------------------------------------------------------------------
+
+
+# Keys of a corpus entry that change how it is tokenised (the source itself is an input file).
+CORPUS_KEYS = ["language", "format", "max_documents", "shards", "tokenizer", "opencc"]
+
+
+def get_corpus(wildcards):
+    return config["text"]["corpora"][wildcards.corpus]
+
+
+def gensim_datapath(name):
+    """A file in gensim's bundled test data, found without importing gensim."""
+    spec = importlib.util.find_spec("gensim")
+    return str(Path(spec.submodule_search_locations[0]) / "test" / "test_data" / name)
+
+
+def get_corpus_source(wildcards):
+    c = get_corpus(wildcards)
+    if c["local_mirror"]:
+        return c["local_mirror"]
+    if c["gensim_data"]:
+        return gensim_datapath(c["gensim_data"])
+    return f"resources/text/{wildcards.corpus}/{Path(urlparse(c['url']).path).name}"
+
+
+def get_corpus_params(wildcards):
+    c = get_corpus(wildcards)
+    return canon({k: c[k] for k in CORPUS_KEYS})
+
+
+def get_cooccur_params(wildcards):
+    # The weightings list only selects targets; the weighting is a wildcard of its own.
+    c = get_corpus(wildcards)["cooccur"]
+    return canon({k: v for k, v in c.items() if k != "weightings"})
+
+
+def get_cooccur_parts(wildcards):
+    n = get_corpus(wildcards)["shards"]
+    return [
+        f"results/text/{wildcards.corpus}/cooccur/{wildcards.weighting}/part-{k}.parquet"
+        for k in range(n)
+    ]
+
+
+def get_cooccur_stats(wildcards):
+    return [
+        f"results/text/{wildcards.corpus}/cooccur/{w}.stats.json"
+        for w in get_corpus(wildcards)["cooccur"]["weightings"]
+    ]
+
+
+for _name, _c in config["text"]["corpora"].items():
+    if not (_c["local_mirror"] or _c["gensim_data"] or _c["url"]):
+        raise ValueError(
+            f"text.corpora.{_name}: set one of local_mirror, gensim_data or url"
+        )
