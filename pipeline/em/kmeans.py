@@ -36,7 +36,8 @@ def kmeans_plusplus(X: np.ndarray, n_clusters: int, random_state) -> tuple[np.nd
     sq_norms = np.einsum("ij,ij->i", X, X)
     centers = np.empty((n_clusters, X.shape[1]), dtype=X.dtype)
     indices = np.empty(n_clusters, dtype=np.int64)
-    indices[0] = rng.randint(n_samples)
+    # The same random draws as sklearn's kmeans_plusplus (choice with p, then uniform trials).
+    indices[0] = rng.choice(n_samples, p=np.full(n_samples, 1.0 / n_samples))
     centers[0] = X[indices[0]]
     closest = np.maximum(sq_norms - 2 * X @ centers[0] + centers[0] @ centers[0], 0)
     potential = closest.sum()
@@ -57,7 +58,8 @@ def initial_centers(X: np.ndarray, n_clusters: int, init, rng) -> np.ndarray:
     if isinstance(init, str) and init == "k-means++":
         return kmeans_plusplus(X, n_clusters, rng)[0]
     if isinstance(init, str) and init == "random":
-        return X[rng.choice(X.shape[0], size=n_clusters, replace=False)].copy()
+        n = X.shape[0]  # p given, as sklearn does, so that the draws match its "random" init
+        return X[rng.choice(n, size=n_clusters, replace=False, p=np.full(n, 1.0 / n))].copy()
     if isinstance(init, str):
         raise ValueError(f"init={init!r}: expected 'k-means++', 'random' or an array")
     init = np.asarray(init, dtype=X.dtype)

@@ -161,3 +161,13 @@ def test_invalid_parameters_name_the_key(mixture):
         GaussianMixture(2, covariance_type="tied").fit(mixture)
     with pytest.raises(ValueError, match="backend='jax'"):
         GaussianMixture(2, backend="jax").fit(mixture)
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
+def test_same_random_state_same_fit_as_sklearn(mixture, init_params):
+    # Our initialisations draw the same random numbers as sklearn's, so a seed gives the same start.
+    kw = dict(init_params=init_params, random_state=7, n_init=2, tol=1e-6, max_iter=300)
+    ours = GaussianMixture(3, **kw).fit(mixture)
+    ref = SkGMM(3, **kw).fit(mixture)
+    assert ours.n_iter_ == ref.n_iter_
+    assert abs(ours.lower_bound_ - ref.lower_bound_) < 1e-9

@@ -110,3 +110,12 @@ def test_kmeans_non_convergence_warns_and_sets_attributes():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         assert KMeans(5, random_state=0).fit(X).converged_ is True
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+def test_same_random_state_same_fit_as_sklearn(init):
+    X, _ = make_blobs(2000, n_features=5, centers=6, cluster_std=2.5, random_state=4)
+    ours = KMeans(6, init=init, random_state=3).fit(X)
+    ref = SkKMeans(6, init=init, random_state=3, algorithm="lloyd").fit(X)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    assert abs(ours.inertia_ - ref.inertia_) <= 1e-8 * ref.inertia_
