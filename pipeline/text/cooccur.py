@@ -178,7 +178,7 @@ def count_matrices(
             m = _count_chunk_torch(*pairs, size + 1, device)
         acc = m if acc is None else acc + m
         if acc.nnz * BYTES_PER_NNZ > cfg.budget_bytes:
-            log.info("spilling %d non-zeros at token %d", acc.nnz, start + chunk)
+            log.info("running sum at %d non-zeros after token %d: handing it over", acc.nnz, start + chunk)
             yield acc[:size, :size]
             acc = None
         log.debug("counted %d/%d tokens", min(start + chunk, len(pad)), len(pad))
