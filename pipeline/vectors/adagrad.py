@@ -55,17 +55,24 @@ class RowAdagrad:
     def step(self, name: str, rows: torch.Tensor, grads: torch.Tensor) -> None:
         """Apply the summed gradient ``grads`` (n, ...) of ``rows`` (n,) to table ``name``.
 
-        The gradients are scattered into a dense buffer: rows the batch does not touch have a
-        zero gradient, which leaves both their accumulator and their value unchanged, so this is
-        the sparse update, done with a few dense element-wise kernels instead of a sort.
+        Gradients are summed per row in a persistent dense buffer (``index_add_``, no sort);
+        only the touched rows are then read, updated and written back, and their buffer rows
+        cleared, so a step costs O(n·d), not O(V·d).
         """
         table, acc = self.tables[name], self.accumulators[name]
-        summed = self._buffers.setdefault(name, torch.zeros_like(table))
-        summed.zero_()
-        summed.index_add_(0, rows, grads)
+        buffer = self._buffers.get(name)
+        if buffer is None:
+            buffer = self._buffers[name] = torch.zeros_like(table)
+        buffer.index_add_(0, rows, grads)
+        touched = torch.bincount(rows, minlength=len(table)).nonzero().squeeze(1)
+        g = buffer.index_select(0, touched)
+        buffer.index_fill_(0, touched, 0.0)
+        g_acc = acc.index_select(0, touched)
         if self.variant == "standard":
-            acc.addcmul_(summed, summed)
-            table.addcdiv_(summed, (acc + self.eps).sqrt_(), value=-self.lr)
+            g_acc.addcmul_(g, g)
+            step = g / (g_acc + self.eps).sqrt_()
         else:
-            table.addcdiv_(summed, acc.sqrt(), value=-self.lr)
-            acc.addcmul_(summed, summed, value=self.lr * self.lr)
+            step = g / g_acc.sqrt()
+            g_acc.addcmul_(g, g, value=self.lr * self.lr)
+        table.index_add_(0, touched, step, alpha=-self.lr)
+        acc.index_copy_(0, touched, g_acc)
