@@ -29,12 +29,17 @@ RUNS = {
 }
 
 
-def _set_threads(threads: int) -> None:
-    import torch
+def _set_threads(threads: int, backend: str) -> None:
+    """Pin BLAS/OpenMP (and torch's pool, only when torch runs) to the rule's threads."""
     from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(threads)
+    if threads < 1:
+        raise ValueError(f"--threads {threads}: expected an integer >= 1")
     threadpool_limits(threads)
+    if backend == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def _device(cfg) -> str:
@@ -44,7 +49,7 @@ def _device(cfg) -> str:
 def run_experiment(args: argparse.Namespace) -> None:
     cls, run, seeded = RUNS[args.verb]
     cfg = load_section(cls, args.config, name=f"em {args.verb}")
-    _set_threads(args.threads)
+    _set_threads(args.threads, getattr(cfg, "backend", "numpy"))
     if seeded:
         log.info("%s seed=%d", args.verb, args.seed)
         table = run(cfg, args.seed)
