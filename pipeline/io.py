@@ -85,7 +85,9 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None) -> Path:
     with atomic_path(dest) as tmp:
         with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
             shutil.copyfileobj(response, out, length=1 << 20)
-        verify_sha256(tmp, sha256, key=f"sha256 of {url}")
+        actual = verify_sha256(tmp, sha256, key=f"sha256 of {url}")
+    if not sha256:
+        log.warning("%s has sha256 %s; set it in the config to pin the download", url, actual)
     return dest
 
 

@@ -81,6 +81,8 @@ def prepare_corpus(args: argparse.Namespace) -> None:
         hashes = {str(p): io.sha256_file(p) for p in sorted(source.rglob("*")) if p.is_file()}
     else:
         hashes = {str(source): io.verify_sha256(source, args.sha256, key="sha256 of the corpus source")}
+        if not args.sha256:
+            log.warning("%s has sha256 %s; set it as the corpus's sha256 key to pin it", source, hashes[str(source)])
     record = provenance.collect(args.config, input_hashes=hashes)
     corpus.prepare_corpus(cfg, source, args.shards_dir, args.types, args.stats, record, args.threads)
 
