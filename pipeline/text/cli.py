@@ -137,9 +137,8 @@ def report_corpus(args: argparse.Namespace) -> None:
     import pyarrow as pa
 
     corpus_stats = json.loads(io.require_file(args.corpus_stats, "corpus statistics").read_text())
-    vocab_table = pq.read_table(args.vocab, columns=["count"])
-    min_count = int(vocab_table.column("count").to_numpy().min())
-    frames = [stats.corpus_table(args.corpus, corpus_stats, vocab_table.column("count").to_numpy(), min_count)]
+    vocab_counts = pq.read_table(args.vocab, columns=["count"]).column("count").to_numpy()
+    frames = [stats.corpus_table(args.corpus, corpus_stats, vocab_counts)]
     frames[0]["weighting"] = ""
     for path in args.cooccur_stats:
         weighting = Path(path).name.split(".")[0]

@@ -28,7 +28,7 @@ def zipf_figure(counts: np.ndarray, title: str = "") -> plt.Figure:
     return fig
 
 
-def corpus_table(corpus: str, corpus_stats: dict, vocab_counts: np.ndarray, min_count: int) -> pd.DataFrame:
+def corpus_table(corpus: str, corpus_stats: dict, vocab_counts: np.ndarray) -> pd.DataFrame:
     """Tidy rows ``corpus, metric, value`` for the corpus and its vocabulary."""
     rows = {
         "documents": corpus_stats["documents"],
@@ -36,7 +36,8 @@ def corpus_table(corpus: str, corpus_stats: dict, vocab_counts: np.ndarray, min_
         "types": corpus_stats["types"],
         "skipped documents": corpus_stats["skipped_documents"],
         "replaced undecodable bytes": corpus_stats["replaced_bytes"],
-        f"vocabulary (min_count {min_count})": len(vocab_counts),
+        "vocabulary size": len(vocab_counts),
+        "smallest count in the vocabulary": int(np.min(vocab_counts)),
         "in-vocabulary tokens": int(np.sum(vocab_counts)),
         "in-vocabulary share of tokens": float(np.sum(vocab_counts)) / max(1, corpus_stats["tokens"]),
     }
