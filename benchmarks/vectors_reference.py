@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO))
 import torch  # noqa: E402
 from gensim.test.utils import datapath  # noqa: E402
 
+from pipeline.cli import setup_logging  # noqa: E402
 from pipeline.provenance import git_state  # noqa: E402
 from pipeline.vectors import evaluation  # noqa: E402
 from pipeline.vectors import io as vio  # noqa: E402
@@ -125,6 +126,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", default=None, help="write the KeyedVectors here")
     args = p.parse_args()
+    setup_logging()
     torch.set_num_threads(args.threads)
     vocab = vio.read_vocab(Path(args.text_dir) / "vocab.parquet")
     start, cpu0 = time.perf_counter(), os.times()
