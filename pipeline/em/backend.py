@@ -101,10 +101,10 @@ class NumpyOps:
 
     def group_sum(self, index, values, n_groups, weights=None):
         """Row sums of ``values`` grouped by ``index`` (a sparse one-hot product, O(N))."""
-        w = np.ones(len(index), dtype=self.dtype) if weights is None else weights
-        onehot = scipy.sparse.csr_matrix(
-            (w, (index, np.arange(len(index)))), shape=(n_groups, len(index))
-        )
+        n = len(index)
+        w = np.ones(n, dtype=self.dtype) if weights is None else weights
+        # CSC with one entry per column: built without sorting, applied in O(N·D).
+        onehot = scipy.sparse.csc_matrix((w, index, np.arange(n + 1)), shape=(n_groups, n))
         return np.asarray(onehot @ values)
 
     @staticmethod
