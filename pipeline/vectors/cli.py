@@ -21,6 +21,7 @@ from pipeline.io import atomic_path, write_table
 from pipeline.provenance import collect
 from pipeline.vectors import analysis, evaluation, figures
 from pipeline.vectors import io as vio
+from pipeline.vectors.keyed import to_keyed_vectors
 from pipeline.vectors.training import resolve_device
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,6 @@ def _seed_everything(seed: int, threads: int) -> None:
 
 
 def cmd_train_simpler_glove(args) -> None:
-    from pipeline.vectors.keyed import to_keyed_vectors
     from pipeline.vectors.simpler_glove import SimplerGloveConfig, train_simpler_glove
 
     cfg = load_section(SimplerGloveConfig, args.config, "vectors.simpler_glove")
@@ -79,12 +79,11 @@ def cmd_train_simpler_glove(args) -> None:
     vocab = vio.read_vocab(args.vocab)
     cooc = vio.read_cooccurrence(args.cooccur, vocab["count"].to_numpy())
     vectors, history = train_simpler_glove(cooc, cfg, random_state=args.seed)
-    _write_training(args, vocab, vectors, history, to_keyed_vectors)
+    _write_training(args, vocab, vectors, history)
 
 
 def cmd_train_glove(args) -> None:
     from pipeline.vectors.glove import GloveConfig, train_glove
-    from pipeline.vectors.keyed import to_keyed_vectors
 
     cfg = load_section(GloveConfig, args.config, "vectors.glove")
     _seed_everything(args.seed, args.threads)
@@ -93,10 +92,10 @@ def cmd_train_glove(args) -> None:
     vectors, history, tables = train_glove(cooc, cfg, random_state=args.seed)
     with atomic_path(args.params) as tmp:
         torch.save({"config": asdict(cfg), "epochs": len(history), "tables": tables}, tmp)
-    _write_training(args, vocab, vectors, history, to_keyed_vectors)
+    _write_training(args, vocab, vectors, history)
 
 
-def _write_training(args, vocab, vectors, history, to_keyed_vectors) -> None:
+def _write_training(args, vocab, vectors, history) -> None:
     vio.save_keyed(
         to_keyed_vectors(vocab["token"].tolist(), vocab["count"].to_numpy(), vectors), args.output
     )
