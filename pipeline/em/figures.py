@@ -23,7 +23,7 @@ def _band(ax, curves: pd.DataFrame, label: str, **kw):
 def convergence_figure(runs: pd.DataFrame) -> plt.Figure:
     """EM objective against iteration: GMM log-likelihood (ours and sklearn), pLSA EM vs gradients."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    gmm = runs[(runs.experiment == "gmm_synthetic") & (runs.metric == "lower_bound")]
+    gmm = runs[(runs.experiment == "gmm_synthetic") & (runs.metric == "lower_bound") & (runs.method == "em_init0")]
     for impl, style in zip(sorted(gmm.implementation.unique()), ("-", "--"), strict=False):
         _band(a, gmm[gmm.implementation == impl], impl, linestyle=style)
     a.set(xlabel="EM iteration", ylabel="mean log-likelihood", title="GMM, same init (bands: seeds)")
@@ -84,7 +84,7 @@ def newton_figure(runs: pd.DataFrame) -> plt.Figure:
 def timing_figure(runs: pd.DataFrame) -> plt.Figure:
     """Fit time of ours over scikit-learn's, per experiment and seed (same init, same stopping rule)."""
     t = runs[(runs.metric == "fit_seconds") & runs.experiment.isin(["gmm_synthetic", "kmeans_blobs"])]
-    keys = ["experiment", "dataset", "seed"]
+    keys = ["experiment", "dataset", "method", "seed"]
     ours = t[t.implementation.str.startswith("ours")].set_index(keys).value
     ref = t[t.implementation == "sklearn"].set_index(keys).value
     ratio = (ours / ref).dropna().reset_index()

@@ -22,8 +22,9 @@ def test_gmm_synthetic_verb_writes_a_tidy_table_with_provenance(tmp_path):
     prov = read_provenance(out)
     assert json.loads(prov["config"]) == TINY_GMM and prov["device"] == "cpu"
     # Same start, same stopping rule: ours and sklearn agree run by run.
-    ll = table[(table.metric == "mean_log_likelihood") & table.dataset.str.startswith("init")]
-    pivot = ll.pivot(index="dataset", columns="implementation", values="value")
+    ll = table[(table.metric == "mean_log_likelihood") & table.method.str.startswith("em_init")]
+    pivot = ll.pivot(index="method", columns="implementation", values="value")
+    assert len(pivot) == 2
     np.testing.assert_allclose(pivot["ours_numpy"], pivot["sklearn"], atol=1e-9)
     best = table[(table.method == "em_best_of_inits") & (table.metric == "mean_log_likelihood")]
     truth = table[(table.method == "truth") & (table.metric == "mean_log_likelihood")].value.item()
