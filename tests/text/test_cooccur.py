@@ -118,7 +118,12 @@ def test_spilling_under_a_tiny_budget_gives_the_same_counts(tmp_path, monkeypatc
 
 def test_torch_backend_equals_scipy(tmp_path):
     torch = pytest.importorskip("torch")
-    from pipeline.text.cooccur import _chunk_pairs, _count_chunk_scipy, _count_chunk_torch, padded_stream
+    from pipeline.text.cooccur import (
+        _chunk_pairs,
+        _count_chunk_scipy,
+        _count_chunk_torch,
+        padded_stream,
+    )
 
     rng = np.random.default_rng(2)
     ids = rng.integers(0, 50, size=3000).astype(np.int32)
