@@ -205,6 +205,8 @@ def cmd_evaluate_vqvae(args) -> None:
 def cmd_plot_vqvae(args) -> None:
     with np.load(args.samples) as z:
         a = {k: z[k] for k in z.files}
+    with np.load(args.activations) as z:
+        acts = {k: z[k] for k in z.files}
     logs = {name: pd.read_parquet(path) for name, path in (("vqvae", args.vqvae_log), ("prior", args.prior_log))}
     figs = {
         args.reconstructions: figures.image_grids({"test images": a["real"], "EMA dec(z_q)": a["recon_ema"],
@@ -212,6 +214,7 @@ def cmd_plot_vqvae(args) -> None:
         args.samples_figure: figures.image_grids({"prior samples (EMA)": a["samples_ema"],
                                                   "prior samples (raw)": a["samples_raw"]}),
         args.codebook: figures.codebook_usage({"EMA": a["code_counts_ema"], "raw": a["code_counts_raw"]}),
+        args.activations_figure: figures.activation_maps(acts),
         args.losses: figures.loss_curves(logs, {"vqvae": ["mse_x", "mse_e", "mse_z"], "prior": ["bits_per_code"]}),
     }
     for path, fig in figs.items():
@@ -246,5 +249,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verb("evaluate-vqvae", cmd_evaluate_vqvae, "reconstruction, codebook, bits/dim and sample metrics",
          "data", "vqvae", "prior", "classifier", "output", "samples", threads=True)
     verb("plot-vqvae", cmd_plot_vqvae, "report figures", "samples", "vqvae-log", "prior-log",
-         "reconstructions", "samples-figure", "codebook", "losses", dataset=False)
+         "reconstructions", "samples-figure", "codebook", "losses", "activations",
+         "activations-figure", dataset=False)
 

@@ -64,3 +64,20 @@ def loss_curves(logs: dict[str, pd.DataFrame], metrics: dict[str, list[str]]):
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def activation_maps(acts: dict[str, np.ndarray], n_channels: int = 8):
+    """Captured activations of the first test image (post 6575's "any intermediate variable"):
+    one row per captured module, its first channels as heat maps (code grids as integer maps)."""
+    maps = {k: v for k, v in acts.items() if v.ndim in (3, 4)}
+    fig, axes = plt.subplots(max(1, len(maps)), n_channels, figsize=(1.3 * n_channels, 1.4 * max(1, len(maps))),
+                             squeeze=False)
+    for row, (name, a) in zip(axes, maps.items(), strict=False):
+        chans = a[0][None] if a.ndim == 3 else a[0]
+        for k, ax in enumerate(row):
+            ax.axis("off")
+            if k < len(chans):
+                ax.imshow(chans[k], cmap="viridis", interpolation="nearest")
+        row[0].set_title(f"{name} {tuple(a.shape[1:])}", fontsize=7, loc="left")
+    fig.tight_layout()
+    return fig

@@ -52,9 +52,10 @@ def chain(tmp_path_factory):
     assert run("evaluate-vqvae", "--config", json.dumps(TINY["evaluate"]), *common, "--vqvae", d / "vq.pt",
                "--prior", d / "prior.pt", "--classifier", d / "clf.pt", "--output", d / "metrics.parquet",
                "--samples", d / "samples.npz") == 0
-    figs = {k: d / f"{k}.png" for k in ("reconstructions", "samples-figure", "codebook", "losses")}
+    figs = {k: d / f"{k}.png" for k in ("reconstructions", "samples-figure", "codebook", "losses",
+                                          "activations-figure")}
     assert run("plot-vqvae", "--samples", d / "samples.npz", "--vqvae-log", d / "vq.parquet",
-               "--prior-log", d / "prior.parquet", *[a for k, p in figs.items() for a in (f"--{k}", p)]) == 0
+               "--prior-log", d / "prior.parquet", "--activations", d / "act.npz", *[a for k, p in figs.items() for a in (f"--{k}", p)]) == 0
     return d
 
 
@@ -83,7 +84,7 @@ def test_chain_outputs_tables_checkpoints_figures(chain):
         assert acts["encoder"].shape == (16, 4, 4, 4) and acts["decoder.0"].shape == (16, 8, 4, 4)
     log = pd.read_parquet(chain / "vq.parquet")
     assert sorted(log.step.unique()) == [4, 8, 12] and {"mse_x", "mse_e", "mse_z"} <= set(log.metric)
-    for k in ("reconstructions", "samples-figure", "codebook", "losses"):
+    for k in ("reconstructions", "samples-figure", "codebook", "losses", "activations-figure"):
         assert (chain / f"{k}.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -178,6 +178,7 @@ rule images_plot_vqvae:
         samples="results/images/{dataset}/vqvae/samples.npz",
         vqvae_log="results/images/{dataset}/vqvae/train_log.parquet",
         prior_log="results/images/{dataset}/prior/train_log.parquet",
+        activations="results/images/{dataset}/vqvae/activations.npz",
         code=pkg_files("images/cli.py", "images/figures.py"),
     output:
         reconstructions=report(
@@ -208,6 +209,13 @@ rule images_plot_vqvae:
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "figure": "loss curves"},
         ),
+        activations=report(
+            "results/images/{dataset}/figures/activations.png",
+            caption="../report/images_activations.rst",
+            category="Images",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "activations"},
+        ),
     log:
         "results/logs/images_plot_vqvae/{dataset}.log",
     benchmark:
@@ -217,6 +225,7 @@ rule images_plot_vqvae:
         "{PY} -m pipeline images plot-vqvae --samples {input.samples} --vqvae-log {input.vqvae_log} "
         "--prior-log {input.prior_log} --reconstructions {output.reconstructions} "
         "--samples-figure {output.samples} --codebook {output.codebook} --losses {output.losses} "
+        "--activations {input.activations} --activations-figure {output.activations} "
         "> {log} 2>&1"
 
 
@@ -230,6 +239,7 @@ FINAL_OUTPUTS.extend(
             "results/images/{dataset}/figures/samples.png",
             "results/images/{dataset}/figures/codebook_usage.png",
             "results/images/{dataset}/figures/loss_curves.png",
+            "results/images/{dataset}/figures/activations.png",
         ],
         dataset=list(IMAGES["datasets"]),
     )
