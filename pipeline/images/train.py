@@ -135,7 +135,8 @@ class Optimization:
             )
         opt = self.optimizers[name]
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        with torch.autocast(loss.device.type, enabled=False):  # backward outside the autocast region
+            loss.backward()
         params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
         if self.grad_clip is not None:
             norm = torch.nn.utils.clip_grad_norm_(params, self.grad_clip)

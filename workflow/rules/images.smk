@@ -45,8 +45,8 @@ def get_images_sources(wc):
     return [str(p) for p in paths if p.is_file()]
 
 
-wildcard_constraints:
-    dataset="[A-Za-z0-9][A-Za-z0-9_-]*",
+# Per rule, not global: other domains may use a {dataset} wildcard of their own.
+IMAGES_DATASET = "[A-Za-z0-9][A-Za-z0-9_-]*"
 
 
 rule images_prepare_dataset:
@@ -60,6 +60,8 @@ rule images_prepare_dataset:
         "results/logs/images_prepare_dataset/{dataset}.log",
     benchmark:
         "results/benchmarks/images_prepare_dataset/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=IMAGES_DATASET,
     threads: 1
     params:
         cfg=lambda wc: get_images_section(wc, "data"),
@@ -81,6 +83,8 @@ rule images_train_classifier:
         "results/logs/images_train_classifier/{dataset}.log",
     benchmark:
         "results/benchmarks/images_train_classifier/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=IMAGES_DATASET,
     threads: IMAGES["threads"]
     resources:
         gpu=lambda wc: get_images_gpu(wc, "classifier"),
@@ -104,6 +108,8 @@ rule images_train_vqvae:
         "results/logs/images_train_vqvae/{dataset}.log",
     benchmark:
         "results/benchmarks/images_train_vqvae/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=IMAGES_DATASET,
     threads: IMAGES["threads"]
     resources:
         gpu=lambda wc: get_images_gpu(wc, "vqvae"),
@@ -128,6 +134,8 @@ rule images_train_prior:
         "results/logs/images_train_prior/{dataset}.log",
     benchmark:
         "results/benchmarks/images_train_prior/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=IMAGES_DATASET,
     threads: IMAGES["threads"]
     resources:
         gpu=lambda wc: get_images_gpu(wc, "prior"),
@@ -160,6 +168,8 @@ rule images_evaluate_vqvae:
         "results/logs/images_evaluate_vqvae/{dataset}.log",
     benchmark:
         "results/benchmarks/images_evaluate_vqvae/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=IMAGES_DATASET,
     threads: IMAGES["threads"]
     resources:
         gpu=lambda wc: get_images_gpu(wc, "evaluate"),
@@ -220,6 +230,8 @@ rule images_plot_vqvae:
         "results/logs/images_plot_vqvae/{dataset}.log",
     benchmark:
         "results/benchmarks/images_plot_vqvae/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=IMAGES_DATASET,
     threads: 1
     shell:
         "{PY} -m pipeline images plot-vqvae --samples {input.samples} --vqvae-log {input.vqvae_log} "
