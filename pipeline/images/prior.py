@@ -45,11 +45,17 @@ class CausalSelfAttention(nn.Module):
         self.qkv = nn.Linear(cfg.n_embd, 3 * cfg.n_embd)
         self.proj = nn.Linear(cfg.n_embd, cfg.n_embd)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        """``cache`` (sampling only): keys and values of earlier positions, fed one position at a time."""
         b, t, c = x.shape
         q, k, v = (h.view(b, t, self.n_head, c // self.n_head).transpose(1, 2)
                    for h in self.qkv(x).split(c, dim=2))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+        if cache is not None:
+            if "k" in cache:
+                k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)
+            cache["k"], cache["v"] = k, v
+        # one new position attends to every cached one; a full sequence is masked causally
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=cache is None,
                                            dropout_p=self.dropout if self.training else 0.0)
         return self.proj(y.transpose(1, 2).reshape(b, t, c))
 
@@ -62,8 +68,8 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(cfg.n_embd, 4 * cfg.n_embd), nn.GELU(),
                                  nn.Linear(4 * cfg.n_embd, cfg.n_embd), nn.Dropout(cfg.dropout))
 
-    def forward(self, x):
-        x = x + self.attn(self.ln1(x))
+    def forward(self, x, cache: dict | None = None):
+        x = x + self.attn(self.ln1(x), cache)
         return x + self.mlp(self.ln2(x))
 
 
@@ -75,7 +81,7 @@ class CodePrior(nn.Module):
         self.config = c = config
         self.tok = nn.Embedding(c.codebook_size + 1, c.n_embd)  # + the start token
         self.row, self.col = nn.Embedding(c.height, c.n_embd), nn.Embedding(c.width, c.n_embd)
-        self.blocks = nn.Sequential(*[Block(c) for _ in range(c.n_layer)])
+        self.blocks = nn.ModuleList([Block(c) for _ in range(c.n_layer)])
         self.ln_f = nn.LayerNorm(c.n_embd)
         self.head = nn.Linear(c.n_embd, c.codebook_size, bias=False)
         pos = torch.arange(c.height * c.width)
@@ -89,10 +95,12 @@ class CodePrior(nn.Module):
         inp = torch.cat([start, flat[:, :-1]], dim=1)
         return self._logits(inp)
 
-    def _logits(self, inp: torch.Tensor) -> torch.Tensor:
-        t = inp.shape[1]
-        x = self.tok(inp) + self.row(self.rows[:t]) + self.col(self.cols[:t])
-        return self.head(self.ln_f(self.blocks(x)))
+    def _logits(self, inp: torch.Tensor, caches: list[dict] | None = None, offset: int = 0) -> torch.Tensor:
+        pos = slice(offset, offset + inp.shape[1])
+        x = self.tok(inp) + self.row(self.rows[pos]) + self.col(self.cols[pos])
+        for i, block in enumerate(self.blocks):
+            x = block(x, None if caches is None else caches[i])
+        return self.head(self.ln_f(x))
 
     def nll(self, codes: torch.Tensor, logits: torch.Tensor | None = None) -> torch.Tensor:
         """Mean negative log-likelihood per code, in nats."""
@@ -109,12 +117,14 @@ class CodePrior(nn.Module):
     def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
         """Ancestral sampling, one code at a time: (n, h, w) integer codes."""
         c, device = self.config, self.head.weight.device
-        seq = torch.full((n, 1), c.codebook_size, dtype=torch.long, device=device)
-        for _ in range(c.height * c.width):
-            logits = self._logits(seq)[:, -1].float() / temperature
-            nxt = torch.multinomial(logits.softmax(-1), 1, generator=generator)
-            seq = torch.cat([seq, nxt], dim=1)
-        return seq[:, 1:].view(n, c.height, c.width)
+        token = torch.full((n, 1), c.codebook_size, dtype=torch.long, device=device)
+        caches: list[dict] = [{} for _ in self.blocks]  # keys/values so far: O(L) work per step
+        out = []
+        for i in range(c.height * c.width):
+            logits = self._logits(token, caches, offset=i)[:, -1].float() / temperature
+            token = torch.multinomial(logits.softmax(-1), 1, generator=generator)
+            out.append(token)
+        return torch.cat(out, dim=1).view(n, c.height, c.width)
 
 
 class CodesDataset(Dataset):

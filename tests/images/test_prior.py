@@ -60,3 +60,16 @@ def test_learns_a_deterministic_grid():
 def test_config_meaning_checks():
     with pytest.raises(ValueError, match="not divisible by n_head"):
         PriorConfig(n_embd=10, n_head=4)
+
+
+def test_cached_one_step_logits_equal_the_full_causal_pass():
+    torch.manual_seed(0)
+    prior = CodePrior(CFG).eval()
+    codes = torch.randint(0, 5, (3, 3, 4))
+    full = prior(codes)
+    flat = codes.flatten(1)
+    inp = torch.cat([torch.full_like(flat[:, :1], 5), flat[:, :-1]], dim=1)
+    caches = [{} for _ in prior.blocks]
+    with torch.no_grad():
+        steps = torch.cat([prior._logits(inp[:, i : i + 1], caches, offset=i) for i in range(12)], dim=1)
+    torch.testing.assert_close(steps, full, rtol=1e-5, atol=1e-5)
