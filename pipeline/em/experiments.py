@@ -77,6 +77,10 @@ class GmmConfig:
     backend: str = "numpy"
     device: str = "auto"
 
+    def __post_init__(self):
+        if self.n_samples < self.n_components:
+            raise ValueError(f"n_samples={self.n_samples} must be >= n_components={self.n_components}")
+
 
 def gmm_synthetic(cfg: GmmConfig, seed: int) -> pd.DataFrame:
     """posts.md §6 on a known mixture: same-init parity with sklearn, best of n_init vs truth."""
@@ -123,6 +127,10 @@ class KMeansConfig:
     tol: float = 1e-4
     backend: str = "numpy"
     device: str = "auto"
+
+    def __post_init__(self):
+        if self.n_samples < self.n_clusters:
+            raise ValueError(f"n_samples={self.n_samples} must be >= n_clusters={self.n_clusters}")
 
 
 def kmeans_blobs(cfg: KMeansConfig, seed: int) -> pd.DataFrame:

@@ -35,7 +35,7 @@ def test_gmm_synthetic_verb_writes_a_tidy_table_with_provenance(tmp_path):
     "config, message",
     [
         ('{"n_components": 2, "bogus": 1}', "unknown key(s) bogus"),
-        ('{"n_samples": 3, "n_components": 5}', "n_components = 5, n_samples = 3"),
+        ('{"n_samples": 3, "n_components": 5}', "n_samples=3 must be >= n_components=5"),
         ('{"backend": "jax"}', "backend='jax'"),
     ],
 )
