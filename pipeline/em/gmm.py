@@ -263,8 +263,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         ops = check_backend_params(self)
-        args = (ops.asarray(p) for p in (self.weights_, self.means_, self.precisions_cholesky_))
-        weighted = log_gaussian_prob(ops, ops.asarray(X), *list(args)[1:], self.covariance_type)
+        means, prec_chol = ops.asarray(self.means_), ops.asarray(self.precisions_cholesky_)
+        weighted = log_gaussian_prob(ops, ops.asarray(X), means, prec_chol, self.covariance_type)
         weighted = weighted + ops.log(ops.asarray(self.weights_))
         norm = ops.logsumexp(weighted, 1)
         return ops, norm, weighted - norm[:, None]

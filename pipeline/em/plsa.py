@@ -183,7 +183,8 @@ class PLSA(TransformerMixin, BaseEstimator):
         theta0, phi0 = random_factors(X.shape[0], X.shape[1], self.n_components, self.random_state)
         theta0 = theta0 if theta_init is None else np.asarray(theta_init, dtype=np.float64)
         phi0 = phi0 if phi_init is None else np.asarray(phi_init, dtype=np.float64)
-        rows, cols, counts = (ops.asindex(a) if i < 2 else ops.asarray(a) for i, a in enumerate(to_coo(X)))
+        rows, cols, counts = to_coo(X)
+        rows, cols, counts = ops.asindex(rows), ops.asindex(cols), ops.asarray(counts)
         theta, phi, history, self.converged_ = run_solver(
             ops, self.solver, ops.asarray(theta0), ops.asarray(phi0), rows, cols, counts,
             self.max_iter, self.tol, self.learning_rate,

@@ -41,7 +41,9 @@ def test_one_topic_by_hand():
     X = np.array([[3.0, 0.0, 1.0], [1.0, 2.0, 0.0]])
     model = fit(X, n_components=1, max_iter=1, random_state=0)
     np.testing.assert_allclose(model.components_, [[4 / 7, 2 / 7, 1 / 7]])
-    assert model.objective_history_[-1] == pytest.approx(-(4 * np.log(4 / 7) + 2 * np.log(2 / 7) + np.log(1 / 7)) / 7)
+    expected = -(4 * np.log(4 / 7) + 2 * np.log(2 / 7) + np.log(1 / 7)) / 7
+    assert model.objective_history_[-1] == pytest.approx(expected)
+    assert model.score(X) == pytest.approx(-expected)  # per-token log-likelihood after fold-in
 
 
 def test_surrogate_gradient_equals_true_gradient(lda_corpus):
