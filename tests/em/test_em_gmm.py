@@ -112,6 +112,12 @@ def test_em_means_are_a_gradient_step(mixture):
     ll = torch.logsumexp(dist.log_prob(X[:, None, :]) + torch.log(torch.tensor(gm.weights_)), 1).sum()
     (grad,) = torch.autograd.grad(ll, mu)
     resp = gm.predict_proba(mixture)
+    # The M-step surrogate Q(μ) = Σ_i Σ_k r_ik log N(x_i | μ_k, Σ_k), r frozen at the iterate,
+    # has the true gradient there (posts.md §8's first-order matching).
+    mu_q = torch.tensor(gm.means_, requires_grad=True)
+    log_n = torch.distributions.MultivariateNormal(mu_q, covariance_matrix=cov).log_prob(X[:, None, :])
+    (grad_q,) = torch.autograd.grad((torch.tensor(resp) * log_n).sum(), mu_q)
+    np.testing.assert_allclose(grad_q.numpy(), grad.numpy(), atol=1e-9)
     nk = resp.sum(0)
     mu_em = resp.T @ mixture / nk[:, None]
     step = gm.means_ + np.einsum("kij,kj->ki", gm.covariances_, grad.numpy()) / nk[:, None]
