@@ -302,13 +302,13 @@ class Trainer:
             ema.update_parameters(model)
             step += 1
             n_img += len(batch["x"]) * world
-            for k, v in metrics.items():
-                sums[k] += float(v)
+            for k, v in metrics.items():  # summed on the device: no host sync per step
+                sums[k] = sums[k] + (v.detach() if torch.is_tensor(v) else v)
             count += 1
             bar.update(1)
             if step % cfg.log_every == 0 or step == cfg.steps:
                 elapsed = time.perf_counter() - t0
-                means = {k: v / count for k, v in sums.items()} | {"images_per_s": n_img / elapsed}
+                means = {k: float(v) / count for k, v in sums.items()} | {"images_per_s": n_img / elapsed}
                 rows += [{"step": step, "metric": k, "value": v} for k, v in sorted(means.items())]
                 bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:4]})
                 log.info("step %d: %s", step, ", ".join(f"{k}={v:.5g}" for k, v in means.items()))
@@ -316,7 +316,8 @@ class Trainer:
             if self.checkpoint_dir and rank == 0 and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
                 save_checkpoint(self.checkpoint_dir / CHECKPOINT_NAME, model, ema, optimizers, cfg,
                                 step, rows, {"fingerprint": self.fingerprint,
-                                             "pending": {"sums": dict(sums), "count": count}})
+                                             "pending": {"sums": {k: float(v) for k, v in sums.items()},
+                                                         "count": count}})
             if on_step is not None:
                 on_step(step)
         bar.close()
