@@ -12,17 +12,22 @@ the update ``c_j = Σ_i C_ij x_i / Σ_i C_ij``; as M → ∞ this is Lloyd's ste
 
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import scipy.sparse
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
-from pipeline.em.backend import check_backend_params, check_positive_int
+from pipeline.em.backend import NumpyOps, check_backend_params, check_positive_int
 
 CHUNK_SIZE = 32768
+NUMPY = NumpyOps()
 
 
 def kmeans_plusplus(X: np.ndarray, n_clusters: int, random_state) -> tuple[np.ndarray, np.ndarray]:
@@ -88,6 +93,8 @@ def lloyd(ops, X, centers, max_iter: int, tol: float):
     shift is ``<= tol`` (already scaled by the mean feature variance). Returns
     ``(labels, centers, n_iter, converged)``; labels always match the returned centres.
     """
+    if ops.name == "numpy":
+        return _lloyd_numpy(X, centers, max_iter, tol)
     n_clusters = centers.shape[0]
     labels_old = ops.asindex(np.full(X.shape[0], -1))
     strict, converged, n_iter = False, False, 0
@@ -108,10 +115,15 @@ def lloyd(ops, X, centers, max_iter: int, tol: float):
     return labels, centers, n_iter, converged
 
 
-def update_centers(ops, X, centers, labels, n_clusters: int):
-    """Means of the assigned points; an empty cluster takes the point farthest from its centre."""
-    counts = ops.bincount(labels, None, n_clusters)
-    sums = ops.group_sum(labels, X, n_clusters)
+def update_centers(ops, X, centers, labels, n_clusters: int, counts=None, sums=None):
+    """Means of the assigned points; an empty cluster takes the point farthest from its centre.
+
+    ``counts`` and ``sums`` (per cluster) may be given when already accumulated with the labels.
+    """
+    if counts is None:
+        counts = ops.bincount(labels, None, n_clusters)
+    if sums is None:
+        sums = ops.group_sum(labels, X, n_clusters)
     empty = np.flatnonzero(ops.to_numpy(counts) == 0)
     if len(empty):
         # As sklearn's _relocate_empty_clusters_dense: the farthest points seed the empty clusters.
@@ -125,6 +137,101 @@ def update_centers(ops, X, centers, labels, n_clusters: int):
             sums[int(j)] = X[int(idx)]
             counts[int(j)] = 1
     return sums / counts[:, None]
+
+
+# numpy Lloyd: sklearn's layout. Rows are cut into blocks run by a pool of threads (BLAS held to
+# one thread each, as sklearn does under OpenMP); inside a block, small row chunks whose distance
+# tile stays in cache get one GEMM with −2Cᵀ, ‖c‖² added in place and an argmin into the labels;
+# the block's centre sums follow from a sparse one-hot product. The distances are bit for bit
+# those of ‖c‖² − 2x·c (scaling by −2 is exact), so the labels are sklearn's.
+TILE_ROWS = 512
+BLOCK_ROWS = 16384
+
+
+def n_threads_default() -> int:
+    """Worker threads: the BLAS thread limit in force (``threadpoolctl``), at most the CPUs."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    info = ThreadpoolController().select(user_api="blas").info()
+    blas = max((lib["num_threads"] for lib in info), default=cpus)
+    return max(1, min(cpus, blas))
+
+
+def _blocks(n: int, n_threads: int) -> list[tuple[int, int]]:
+    size = max(TILE_ROWS, min(BLOCK_ROWS, -(-n // (4 * n_threads))))
+    return [(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def _assign_block(X, centers, c_sq, labels, start: int, stop: int, n_clusters: int, sums: bool):
+    """Labels of rows ``start:stop`` (in place) and, if ``sums``, their per-cluster sums."""
+    neg2_ct = -2.0 * centers.T
+    tile = np.empty((min(TILE_ROWS, stop - start), n_clusters), dtype=X.dtype)
+    for a in range(start, stop, TILE_ROWS):
+        b = min(a + TILE_ROWS, stop)
+        dist = tile[: b - a]
+        np.matmul(X[a:b], neg2_ct, out=dist)
+        dist += c_sq
+        np.argmin(dist, axis=1, out=labels[a:b])
+    if not sums:
+        return None
+    n = stop - start
+    onehot = scipy.sparse.csc_matrix(
+        (np.ones(n, dtype=X.dtype), labels[start:stop], np.arange(n + 1)), shape=(n_clusters, n)
+    )
+    return np.asarray(onehot @ X[start:stop])
+
+
+def _assign_numpy(pool, n_threads: int, X, centers, labels, sums: bool):
+    """Labels (written into ``labels``) and, if ``sums``, the per-cluster sums of ``X``."""
+    n_clusters = centers.shape[0]
+    c_sq = np.einsum("ij,ij->i", centers, centers)
+    args = (X, centers, c_sq, labels)
+    jobs = [pool.submit(_assign_block, *args, a, b, n_clusters, sums) for a, b in _blocks(len(X), n_threads)]
+    parts = [job.result() for job in jobs]
+    return sum(parts[1:], parts[0]) if sums else None
+
+
+def _inertia_block(X, centers, labels, start: int, stop: int) -> float:
+    total = 0.0
+    for a in range(start, stop, TILE_ROWS):
+        b = min(a + TILE_ROWS, stop)
+        diff = X[a:b] - centers[labels[a:b]]
+        total += float(np.einsum("ij,ij->", diff, diff))
+    return total
+
+
+def inertia_threaded(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> float:
+    """:func:`inertia` of float64 arrays by row blocks on the worker threads (same value to rounding)."""
+    n_threads = n_threads_default()
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
+        jobs = [pool.submit(_inertia_block, X, centers, labels, a, b) for a, b in _blocks(len(X), n_threads)]
+        return float(sum(job.result() for job in jobs))
+
+
+def _lloyd_numpy(X, centers, max_iter: int, tol: float):
+    n_clusters = centers.shape[0]
+    n_threads = n_threads_default()
+    labels, labels_old = np.empty(len(X), dtype=np.int64), np.full(len(X), -1, dtype=np.int64)
+    strict, converged, n_iter = False, False, 0
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
+        for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is returned
+            sums = _assign_numpy(pool, n_threads, X, centers, labels, sums=True)
+            counts = np.bincount(labels, minlength=n_clusters).astype(X.dtype)
+            new = update_centers(NUMPY, X, centers, labels, n_clusters, counts, sums)
+            shift = float(((new - centers) ** 2).sum())
+            centers = new
+            if np.array_equal(labels, labels_old):
+                strict = converged = True
+                break
+            if shift <= tol:
+                converged = True
+                break
+            labels, labels_old = labels_old, labels
+        if not strict:
+            _assign_numpy(pool, n_threads, X, centers, labels, sums=False)
+    return labels, centers, n_iter, converged
 
 
 def inertia(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> float:
@@ -205,7 +312,10 @@ class KMeans(_CentroidEstimator):
                 ops, Xb, ops.asarray(start), self.max_iter, tol
             )
             labels, centers = ops.to_numpy(labels), ops.to_numpy(centers)
-            score = inertia(Xc, centers, labels)
+            if Xc.dtype == np.float64:
+                score = inertia_threaded(Xc, centers.astype(np.float64, copy=False), labels)
+            else:
+                score = inertia(Xc, centers, labels)
             if best is None or score < best[0]:
                 best = (score, labels, centers, n_iter, converged)
         self.inertia_, self.labels_, centers, self.n_iter_, self.converged_ = best
