@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import ThreadpoolController, threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from pipeline.em.backend import NumpyOps, check_backend_params, check_positive_int
 
@@ -154,9 +154,45 @@ def n_threads_default() -> int:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cpus = os.cpu_count() or 1
-    info = ThreadpoolController().select(user_api="blas").info()
+    info = _controller().select(user_api="blas").info()
     blas = max((lib["num_threads"] for lib in info), default=cpus)
     return max(1, min(cpus, blas))
+
+
+_CONTROLLER: list = []
+
+
+def _controller() -> ThreadpoolController:
+    """One ``ThreadpoolController`` per process (building one scans the loaded libraries)."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
+
+
+def _one_blas_thread():
+    return _controller().limit(limits=1, user_api="blas")
+
+
+def mean_variance(Xc: np.ndarray) -> float:
+    """``np.mean(np.var(X, axis=0))`` from the centred ``Xc``, bit for bit, without an N×D temporary.
+
+    numpy sums ``(X − mean)²`` down axis 0 row after row; the running column sums are carried from
+    chunk to chunk as the first row of each chunk's buffer, so the additions happen in the same order.
+    """
+    n, chunk = len(Xc), 4096
+    buf = np.empty((min(chunk, n) + 1, Xc.shape[1]), dtype=Xc.dtype)
+    acc = None
+    for a in range(0, n, chunk):
+        b = min(a + chunk, n)
+        if acc is None:
+            sq = buf[: b - a]
+            np.multiply(Xc[a:b], Xc[a:b], out=sq)
+        else:
+            sq = buf[: b - a + 1]
+            sq[0] = acc
+            np.multiply(Xc[a:b], Xc[a:b], out=sq[1:])
+        acc = np.add.reduce(sq, axis=0)
+    return float(np.mean(acc / n))
 
 
 def _blocks(n: int, n_threads: int) -> list[tuple[int, int]]:
@@ -205,7 +241,7 @@ def _inertia_block(X, centers, labels, start: int, stop: int) -> float:
 def inertia_threaded(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> float:
     """:func:`inertia` of float64 arrays by row blocks on the worker threads (same value to rounding)."""
     n_threads = n_threads_default()
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
+    with _one_blas_thread(), ThreadPoolExecutor(n_threads) as pool:
         jobs = [pool.submit(_inertia_block, X, centers, labels, a, b) for a, b in _blocks(len(X), n_threads)]
         return float(sum(job.result() for job in jobs))
 
@@ -215,7 +251,7 @@ def _lloyd_numpy(X, centers, max_iter: int, tol: float):
     n_threads = n_threads_default()
     labels, labels_old = np.empty(len(X), dtype=np.int64), np.full(len(X), -1, dtype=np.int64)
     strict, converged, n_iter = False, False, 0
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
+    with _one_blas_thread(), ThreadPoolExecutor(n_threads) as pool:
         for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is returned
             sums = _assign_numpy(pool, n_threads, X, centers, labels, sums=True)
             counts = np.bincount(labels, minlength=n_clusters).astype(X.dtype)
@@ -304,7 +340,7 @@ class KMeans(_CentroidEstimator):
         n_init = self._n_init()
         mean = X.mean(axis=0)
         Xc = X - mean  # centred as sklearn does: better conditioned ‖c‖² − 2x·c
-        tol = float(np.mean(np.var(X, axis=0))) * self.tol
+        tol = mean_variance(Xc) * self.tol  # = np.mean(np.var(X, axis=0)), sklearn's scale
         Xb, best = ops.asarray(Xc), None
         for _ in range(n_init):
             start = initial_centers(X, self.n_clusters, self.init, rng) - mean
