@@ -103,6 +103,15 @@ def write_table(
     return Path(path)
 
 
+def write_html_table(table, path: str | os.PathLike) -> Path:
+    """An HTML rendering of a table (pandas DataFrame or Arrow table) for the Snakemake report,
+    written atomically; the Parquet table beside it stays the source of truth."""
+    frame = table.to_pandas() if isinstance(table, pa.Table) else table
+    with atomic_path(path) as tmp:
+        tmp.write_text(frame.to_html(index=False, float_format=lambda v: f"{v:,.6g}", na_rep=""))
+    return Path(path)
+
+
 def read_provenance(path: str | os.PathLike) -> dict[str, str]:
     """The ``provenance.*`` entries of a Parquet file's schema metadata, prefix stripped."""
     meta = pq.read_schema(path).metadata or {}

@@ -43,3 +43,11 @@ def test_empty_file_is_rejected(tmp_path):
     p.touch()
     with pytest.raises(DataError, match="empty"):
         verify_sha256(p, None)
+
+
+def test_html_table_for_the_report(tmp_path):
+    from pipeline.io import write_html_table
+
+    path = write_html_table(pa.table({"metric": ["psnr"], "value": [31.4812345]}), tmp_path / "t.html")
+    html = path.read_text()
+    assert "<table" in html and "psnr" in html and "31.4812" in html

@@ -12,7 +12,7 @@ import pyarrow as pa
 from pipeline.cli import add_config_argument, load_section
 from pipeline.em import experiments, figures
 from pipeline.em.backend import resolve_device
-from pipeline.io import DataError, atomic_path, require_file, write_table
+from pipeline.io import DataError, atomic_path, require_file, write_html_table, write_table
 from pipeline.provenance import collect
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,10 @@ def summarize(args: argparse.Namespace) -> None:
     runs = read_runs(args.inputs)
     prov = collect(args.config, args.inputs)
     write_table(pa.Table.from_pandas(runs, preserve_index=False), args.runs_output, prov)
-    write_table(pa.Table.from_pandas(figures.summarize(runs), preserve_index=False), args.output, prov)
+    summary = figures.summarize(runs)
+    write_table(pa.Table.from_pandas(summary, preserve_index=False), args.output, prov)
+    if args.html:
+        write_html_table(summary, args.html)
 
 
 def plot(args: argparse.Namespace) -> None:
@@ -100,6 +103,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--inputs", nargs="+", required=True)
     p.add_argument("--runs-output", required=True)
     p.add_argument("--output", required=True)
+    p.add_argument("--html", help="also write the summary as an HTML table (for the report)")
     p.set_defaults(func=summarize)
     p = subparsers.add_parser("plot", help="one report figure from the combined runs table")
     p.add_argument("--figure", required=True)

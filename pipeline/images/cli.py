@@ -26,7 +26,7 @@ from pipeline.images.classifier import Classifier, ClassifierConfig
 from pipeline.images.loader import ImageDataset, to_tensor
 from pipeline.images.prior import CodePrior, CodesDataset, PriorConfig
 from pipeline.images.vqvae import VQVAE, VQVAEConfig
-from pipeline.io import atomic_path, write_table
+from pipeline.io import atomic_path, write_html_table, write_table
 from pipeline.provenance import collect
 
 log = logging.getLogger(__name__)
@@ -198,6 +198,8 @@ def cmd_evaluate_vqvae(args) -> None:
     inputs = [args.data, args.vqvae, args.prior, args.classifier]
     table = tidy(rows, experiment="vqvae", dataset=args.dataset, seed=cfg.seed)
     write_table(table, args.output, collect(args.config, inputs, str(device)))
+    if args.html:
+        write_html_table(table, args.html)
     with atomic_path(args.samples) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)
 
@@ -246,8 +248,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
          threads=True)
     verb("train-prior", cmd_train_prior, "train the code prior on the VQ-VAE's codes",
          "data", "vqvae", "output", "train-log", threads=True)
-    verb("evaluate-vqvae", cmd_evaluate_vqvae, "reconstruction, codebook, bits/dim and sample metrics",
-         "data", "vqvae", "prior", "classifier", "output", "samples", threads=True)
+    p = verb("evaluate-vqvae", cmd_evaluate_vqvae, "reconstruction, codebook, bits/dim and sample metrics",
+             "data", "vqvae", "prior", "classifier", "output", "samples", threads=True)
+    p.add_argument("--html", help="also write the metrics as an HTML table (for the report)")
     verb("plot-vqvae", cmd_plot_vqvae, "report figures", "samples", "vqvae-log", "prior-log",
          "reconstructions", "samples-figure", "codebook", "losses", "activations",
          "activations-figure", dataset=False)

@@ -148,8 +148,7 @@ def report_corpus(args: argparse.Namespace) -> None:
     table["value"] = table["value"].astype(float)
     inputs = [args.corpus_stats, args.types, args.vocab, *args.cooccur_stats]
     io.write_table(pa.Table.from_pandas(table, preserve_index=False), args.table, provenance.collect({}, inputs))
-    with io.atomic_path(args.html) as tmp:
-        tmp.write_text(table.to_html(index=False, float_format=lambda v: f"{v:,.6g}"))
+    io.write_html_table(table, args.html)
     counts = pq.read_table(args.types, columns=["count"]).column("count").to_numpy()
     fig = stats.zipf_figure(np.asarray(counts), title=f"{args.corpus}: Zipf plot")
     with io.atomic_path(args.zipf) as tmp:

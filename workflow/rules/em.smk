@@ -169,8 +169,9 @@ rule em_summarize:
         code=pkg_files(*EM_CODE, "em/figures.py"),
     output:
         runs="results/em/runs.parquet",
-        summary=report(
-            "results/em/summary.parquet",
+        summary="results/em/summary.parquet",
+        html=report(
+            "results/em/summary.html",
             caption="../report/em_summary.rst",
             category="EM, K-means, pLSA",
             subcategory="tables",
@@ -185,7 +186,7 @@ rule em_summarize:
         cfg=canon({"seeds": EM_SEEDS}),
     shell:
         "{PY} -m pipeline em summarize --config {params.cfg:q} --inputs {input.runs} {input.newton} "
-        "--runs-output {output.runs} --output {output.summary} > {log} 2>&1"
+        "--runs-output {output.runs} --output {output.summary} --html {output.html} > {log} 2>&1"
 
 
 rule em_plot:

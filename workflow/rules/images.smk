@@ -156,8 +156,9 @@ rule images_evaluate_vqvae:
         classifier="results/images/{dataset}/classifier/model.pt",
         code=pkg_files(*IMAGES_CODE),
     output:
-        metrics=report(
-            "results/images/{dataset}/vqvae/metrics.parquet",
+        metrics="results/images/{dataset}/vqvae/metrics.parquet",
+        html=report(
+            "results/images/{dataset}/vqvae/metrics.html",
             caption="../report/images_metrics.rst",
             category="Images",
             subcategory="{dataset}",
@@ -180,6 +181,7 @@ rule images_evaluate_vqvae:
         "{PY} -m pipeline images evaluate-vqvae --config {params.cfg:q} --dataset {wildcards.dataset} "
         "--threads {threads} --data {input.data} --vqvae {input.vqvae} --prior {input.prior} "
         "--classifier {input.classifier} --output {output.metrics} --samples {output.samples} "
+        "--html {output.html} "
         "> {log} 2>&1"
 
 
