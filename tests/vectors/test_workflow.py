@@ -85,6 +85,9 @@ def test_vectors_rules_end_to_end(tmp_path):
         "2",
         "--configfile",
         "test-config.yaml",
+        # Every evaluation must run (and fail) whichever fails first; without this, snakemake stops
+        # scheduling after the first failure and the order of the two jobs is a race.
+        "--keep-going",
     ]
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     # WS353 has no overlap with the synthetic words: the evaluation must fail with a clear error
