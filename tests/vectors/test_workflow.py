@@ -1,25 +1,19 @@
 """The vectors rules under the real snakemake, on a tiny synthetic corpus (text rules included)."""
 
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.workflow.conftest import copy_workflow
 
 
 @pytest.mark.slow
 def test_vectors_rules_end_to_end(tmp_path):
-    shutil.copy2(REPO / "Snakefile", tmp_path / "Snakefile")
-    for folder in ("workflow", "config", "pipeline"):
-        shutil.copytree(
-            REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__")
-        )
+    copy_workflow(tmp_path)
     rng = np.random.default_rng(0)
     words = np.array([f"w{k}" for k in range(300)])
     p = 1.0 / np.arange(1, 301)
