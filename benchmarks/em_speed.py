@@ -1,6 +1,7 @@
 """Speed of the em estimators against scikit-learn, same data, same init, same stopping rule.
 
     .venv/bin/python benchmarks/em_speed.py [--threads 2] [--repeats 3] [--quick] [--out FILE]
+                                            [--cases kmeans gmm plsa] [--no-torch]
 
 Shapes are those of issue 4 / anchors §2.3: KMeans 200k × 64, k = 64 (std 1 and std 6); GMM
 50k × 16, K = 16, full covariance (tol = 1e-3, and a fixed 10 iterations with tol = 0); pLSA
@@ -115,18 +116,23 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small shapes, for a smoke test")
     parser.add_argument("--gpu-sizes", action="store_true", help="the issue's GPU shapes (CUDA only)")
     parser.add_argument("--out", default="results/benchmarks/em_speed.json")
+    parser.add_argument("--cases", nargs="+", choices=["kmeans", "gmm", "plsa"], default=["kmeans", "gmm", "plsa"])
+    parser.add_argument("--no-torch", action="store_true", help="numpy backend and sklearn only")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    scale = 10 if args.quick else 1
-    rows = [
-        kmeans_case(200_000 // scale, 64, 64, 1.0, args.repeats, devices),
-        kmeans_case(200_000 // scale, 64, 64, 6.0, args.repeats, devices),
-        gmm_case(50_000 // scale, 16, 16, 1e-3, 100, args.repeats, devices),
-        gmm_case(50_000 // scale, 16, 16, 0.0, 10, max(1, args.repeats - 1), devices),
-        plsa_case(max(1, args.repeats - 1), devices, 100 // scale),
-    ]
+    devices = [] if args.no_torch else ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    loadavg_before = os.getloadavg()
+    scale, fewer = (10 if args.quick else 1), max(1, args.repeats - 1)
+    rows = []
+    if "kmeans" in args.cases:
+        rows.append(kmeans_case(200_000 // scale, 64, 64, 1.0, args.repeats, devices))
+        rows.append(kmeans_case(200_000 // scale, 64, 64, 6.0, args.repeats, devices))
+    if "gmm" in args.cases:
+        rows.append(gmm_case(50_000 // scale, 16, 16, 1e-3, 100, args.repeats, devices))
+        rows.append(gmm_case(50_000 // scale, 16, 16, 0.0, 10, fewer, devices))
+    if "plsa" in args.cases:
+        rows.append(plsa_case(fewer, devices, 100 // scale))
     if args.gpu_sizes and "cuda" in devices:
         rows.append(kmeans_case(10_000_000, 64, 1024, 1.0, 1, ["cuda"]))
         rows.append(gmm_case(1_000_000, 64, 64, 0.0, 10, 1, ["cuda"]))
@@ -137,7 +143,8 @@ def main() -> None:
     meta = {
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "commit": commit,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "threads": args.threads, "loadavg_after": os.getloadavg(), "torch": torch.__version__,
+        "threads": args.threads, "loadavg_before": loadavg_before, "loadavg_after": os.getloadavg(),
+        "torch": torch.__version__, "cases": args.cases,
         "cuda": torch.cuda.get_device_name(0) if "cuda" in devices else "not available (not measured)",
     }  # fmt: skip
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import os
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
+import numba
 import numpy as np
-import scipy.sparse
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -139,13 +139,14 @@ def update_centers(ops, X, centers, labels, n_clusters: int, counts=None, sums=N
     return sums / counts[:, None]
 
 
-# numpy Lloyd: sklearn's layout. Rows are cut into blocks run by a pool of threads (BLAS held to
-# one thread each, as sklearn does under OpenMP); inside a block, small row chunks whose distance
-# tile stays in cache get one GEMM with −2Cᵀ, ‖c‖² added in place and an argmin into the labels;
-# the block's centre sums follow from a sparse one-hot product. The distances are bit for bit
-# those of ‖c‖² − 2x·c (scaling by −2 is exact), so the labels are sklearn's.
-TILE_ROWS = 512
-BLOCK_ROWS = 16384
+# numpy Lloyd: sklearn's `_lloyd_iter_chunked_dense`, compiled by numba. Each of the n_threads
+# numba threads takes a contiguous run of CHUNK_ROWS-row chunks (OpenMP's static schedule), BLAS
+# held to one thread inside, as sklearn does; per chunk, one GEMM with −2Cᵀ (numba's np.dot calls
+# scipy's BLAS, the one sklearn's Cython calls) into a per-thread tile, then per row ‖c‖² is added,
+# the argmin taken and the row added to its thread's centre sums, reduced after the loop. −2 scales
+# exactly and ‖c‖² comes from numpy's einsum as sklearn's row_norms, so the distances are those of
+# ‖c‖² − 2x·c and the labels sklearn's.
+CHUNK_ROWS = 256
 
 
 def n_threads_default() -> int:
@@ -156,7 +157,7 @@ def n_threads_default() -> int:
         cpus = os.cpu_count() or 1
     info = _controller().select(user_api="blas").info()
     blas = max((lib["num_threads"] for lib in info), default=cpus)
-    return max(1, min(cpus, blas))
+    return max(1, min(cpus, blas, numba.config.NUMBA_NUM_THREADS))
 
 
 _CONTROLLER: list = []
@@ -169,8 +170,16 @@ def _controller() -> ThreadpoolController:
     return _CONTROLLER[0]
 
 
-def _one_blas_thread():
-    return _controller().limit(limits=1, user_api="blas")
+@contextmanager
+def _compiled_threads(n_threads: int):
+    """numba's thread count set to ``n_threads`` and BLAS held to one thread, both restored after."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(n_threads)
+    try:
+        with _controller().limit(limits=1, user_api="blas"):
+            yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def mean_variance(Xc: np.ndarray) -> float:
@@ -195,67 +204,86 @@ def mean_variance(Xc: np.ndarray) -> float:
     return float(np.mean(acc / n))
 
 
-def _blocks(n: int, n_threads: int) -> list[tuple[int, int]]:
-    size = max(TILE_ROWS, min(BLOCK_ROWS, -(-n // (4 * n_threads))))
-    return [(start, min(start + size, n)) for start in range(0, n, size)]
+@numba.njit(cache=True, nogil=True)
+def _thread_rows(n: int, chunk_rows: int, n_threads: int, t: int):  # pragma: no cover
+    """Rows ``start:stop`` of thread ``t``: whole chunks, split statically (OpenMP's schedule)."""
+    n_chunks = (n + chunk_rows - 1) // chunk_rows
+    per_thread = (n_chunks + n_threads - 1) // n_threads
+    return min(n, t * per_thread * chunk_rows), min(n, (t + 1) * per_thread * chunk_rows)
 
 
-def _assign_block(X, centers, c_sq, labels, start: int, stop: int, n_clusters: int, sums: bool):
-    """Labels of rows ``start:stop`` (in place) and, if ``sums``, their per-cluster sums."""
-    neg2_ct = -2.0 * centers.T
-    tile = np.empty((min(TILE_ROWS, stop - start), n_clusters), dtype=X.dtype)
-    for a in range(start, stop, TILE_ROWS):
-        b = min(a + TILE_ROWS, stop)
-        dist = tile[: b - a]
-        np.matmul(X[a:b], neg2_ct, out=dist)
-        dist += c_sq
-        np.argmin(dist, axis=1, out=labels[a:b])
-    if not sums:
-        return None
-    n = stop - start
-    onehot = scipy.sparse.csc_matrix(
-        (np.ones(n, dtype=X.dtype), labels[start:stop], np.arange(n + 1)), shape=(n_clusters, n)
-    )
-    return np.asarray(onehot @ X[start:stop])
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _lloyd_pass(X, neg2_ct, c_sq, labels, sums, counts, chunk_rows, n_threads, update):
+    """Labels of every row (in place) and, if ``update``, per-cluster sums and counts (in place)."""
+    n, n_features = X.shape
+    n_clusters = c_sq.shape[0]
+    thread_sums = np.zeros((n_threads, n_clusters, n_features), X.dtype)
+    thread_counts = np.zeros((n_threads, n_clusters), np.int64)
+    for t in numba.prange(n_threads):
+        tile = np.empty((chunk_rows, n_clusters), X.dtype)
+        start, stop = _thread_rows(n, chunk_rows, n_threads, t)
+        for a in range(start, stop, chunk_rows):
+            b = min(a + chunk_rows, stop)
+            dist = tile[: b - a]
+            np.dot(X[a:b], neg2_ct, dist)
+            for i in range(b - a):
+                label, best = 0, dist[i, 0] + c_sq[0]
+                for j in range(1, n_clusters):
+                    d2 = dist[i, j] + c_sq[j]
+                    if d2 < best:
+                        label, best = j, d2
+                labels[a + i] = label
+                if update:
+                    thread_counts[t, label] += 1
+                    for f in range(n_features):
+                        thread_sums[t, label, f] += X[a + i, f]
+    if update:
+        sums[:] = 0
+        counts[:] = 0
+        for t in range(n_threads):
+            sums += thread_sums[t]
+            counts += thread_counts[t]
 
 
-def _assign_numpy(pool, n_threads: int, X, centers, labels, sums: bool):
-    """Labels (written into ``labels``) and, if ``sums``, the per-cluster sums of ``X``."""
-    n_clusters = centers.shape[0]
-    c_sq = np.einsum("ij,ij->i", centers, centers)
-    args = (X, centers, c_sq, labels)
-    jobs = [pool.submit(_assign_block, *args, a, b, n_clusters, sums) for a, b in _blocks(len(X), n_threads)]
-    parts = [job.result() for job in jobs]
-    return sum(parts[1:], parts[0]) if sums else None
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _inertia_pass(X, centers, labels, chunk_rows, n_threads):  # pragma: no cover
+    n, n_features = X.shape
+    total = np.zeros(n_threads)
+    for t in numba.prange(n_threads):
+        start, stop = _thread_rows(n, chunk_rows, n_threads, t)
+        for i in range(start, stop):
+            for f in range(n_features):
+                diff = np.float64(X[i, f]) - np.float64(centers[labels[i], f])
+                total[t] += diff * diff
+    return total.sum()
 
 
-def _inertia_block(X, centers, labels, start: int, stop: int) -> float:
-    total = 0.0
-    for a in range(start, stop, TILE_ROWS):
-        b = min(a + TILE_ROWS, stop)
-        diff = X[a:b] - centers[labels[a:b]]
-        total += float(np.einsum("ij,ij->", diff, diff))
-    return total
+def _assign_numpy(X, centers, labels, sums=None, counts=None):
+    """One pass of :func:`_lloyd_pass` over ``X`` with ``centers``; fills ``labels`` (and sums)."""
+    neg2_ct = np.ascontiguousarray(-2.0 * centers.T)
+    c_sq = np.einsum("ij,ij->i", centers, centers)  # as sklearn's row_norms
+    update = sums is not None
+    if not update:
+        sums, counts = np.empty_like(centers), np.empty(len(centers), dtype=np.int64)
+    _lloyd_pass(X, neg2_ct, c_sq, labels, sums, counts, CHUNK_ROWS, numba.get_num_threads(), update)
 
 
 def inertia_threaded(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> float:
-    """:func:`inertia` of float64 arrays by row blocks on the worker threads (same value to rounding)."""
-    n_threads = n_threads_default()
-    with _one_blas_thread(), ThreadPoolExecutor(n_threads) as pool:
-        jobs = [pool.submit(_inertia_block, X, centers, labels, a, b) for a, b in _blocks(len(X), n_threads)]
-        return float(sum(job.result() for job in jobs))
+    """:func:`inertia` by compiled row chunks on the worker threads (same value to rounding)."""
+    with _compiled_threads(n_threads_default()):
+        return float(_inertia_pass(X, centers, labels, CHUNK_ROWS, numba.get_num_threads()))
 
 
 def _lloyd_numpy(X, centers, max_iter: int, tol: float):
     n_clusters = centers.shape[0]
-    n_threads = n_threads_default()
     labels, labels_old = np.empty(len(X), dtype=np.int64), np.full(len(X), -1, dtype=np.int64)
+    sums, counts = np.empty_like(centers), np.empty(n_clusters, dtype=np.int64)
     strict, converged, n_iter = False, False, 0
-    with _one_blas_thread(), ThreadPoolExecutor(n_threads) as pool:
+    with _compiled_threads(n_threads_default()):
         for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is returned
-            sums = _assign_numpy(pool, n_threads, X, centers, labels, sums=True)
-            counts = np.bincount(labels, minlength=n_clusters).astype(X.dtype)
-            new = update_centers(NUMPY, X, centers, labels, n_clusters, counts, sums)
+            _assign_numpy(X, centers, labels, sums, counts)
+            weights = counts.astype(X.dtype)
+            new = update_centers(NUMPY, X, centers, labels, n_clusters, weights, sums)
             shift = float(((new - centers) ** 2).sum())
             centers = new
             if np.array_equal(labels, labels_old):
@@ -266,7 +294,7 @@ def _lloyd_numpy(X, centers, max_iter: int, tol: float):
                 break
             labels, labels_old = labels_old, labels
         if not strict:
-            _assign_numpy(pool, n_threads, X, centers, labels, sums=False)
+            _assign_numpy(X, centers, labels)
     return labels, centers, n_iter, converged
 
 
