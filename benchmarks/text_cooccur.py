@@ -86,6 +86,8 @@ def main() -> None:
     ap.add_argument("--max-memory-mb", type=int, default=1024)
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--reuse-corpus", action="store_true",
+                    help="reuse the shards and vocabulary already in --workdir (time counting only)")
     args = ap.parse_args()
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-text-"))
@@ -96,14 +98,18 @@ def main() -> None:
               f"{len(__import__('os').sched_getaffinity(0))} cores",
               "commit": git_state()[0][:10], "date": time.strftime("%Y-%m-%d"), "args": vars(args)}
 
-    record["prepare"] = timed([*py, "prepare-corpus", "--config", corpus_cfg, "--source", args.source,
-                               "--shards-dir", str(work / "shards"), "--types", str(work / "types.parquet"),
-                               "--stats", str(work / "stats.json"), "--threads", "2"])
+    if args.reuse_corpus and not args.workdir:
+        ap.error("--reuse-corpus needs --workdir")
+    if not args.reuse_corpus:
+        record["prepare"] = timed([*py, "prepare-corpus", "--config", corpus_cfg, "--source", args.source,
+                                   "--shards-dir", str(work / "shards"), "--types", str(work / "types.parquet"),
+                                   "--stats", str(work / "stats.json"), "--threads", "2"])
     stats = json.loads((work / "stats.json").read_text())
     record["corpus"] = stats
-    record["prepare"]["tokens_per_s"] = round(stats["tokens"] / record["prepare"]["wall_s"])
-    record["vocab"] = timed([*py, "build-vocabulary", "--config", json.dumps({"min_count": args.min_count}),
-                             "--types", str(work / "types.parquet"), "--output", str(work / "vocab.parquet")])
+    if not args.reuse_corpus:
+        record["prepare"]["tokens_per_s"] = round(stats["tokens"] / record["prepare"]["wall_s"])
+        record["vocab"] = timed([*py, "build-vocabulary", "--config", json.dumps({"min_count": args.min_count}),
+                                 "--types", str(work / "types.parquet"), "--output", str(work / "vocab.parquet")])
     for weighting in ("unit", "harmonic"):
         parts = [work / f"{weighting}-part-{k}.parquet" for k in range(args.shards)]
         count = parallel([[*py, "count-cooccurrences", "--config", cooc_cfg, "--weighting", weighting,

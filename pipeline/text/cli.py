@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from pipeline import io, provenance
 from pipeline.cli import add_config_argument, load_section
-from pipeline.text import cooccur, corpus, shards, stats, vocab
+from pipeline.text import cooccur, corpus, shards, vocab
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,8 @@ def report_corpus(args: argparse.Namespace) -> None:
     import numpy as np
     import pandas as pd
     import pyarrow as pa
+
+    from pipeline.text import stats  # matplotlib and pandas: imported only by the verb that plots
 
     corpus_stats = json.loads(io.require_file(args.corpus_stats, "corpus statistics").read_text())
     vocab_counts = pq.read_table(args.vocab, columns=["count"]).column("count").to_numpy()

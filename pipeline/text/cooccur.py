@@ -6,8 +6,9 @@ weight to both X[w_k, w_{k+d}] and X[w_{k+d}, w_k] (so a word repeated within th
 twice to its diagonal cell). Weights: ``unit`` adds 1 (simpler GloVe, posts.md §7.2), ``harmonic``
 adds 1/d (GloVe).
 
-Counting per chunk builds sparse matrices with SciPy (one ``coo -> csr`` per chunk, which sums
-duplicates in C) or, on the ``torch`` backend (CUDA), with ``torch.unique`` on int64 pair keys.
+On the CPU, compiled kernels (``kernels.py``) count as GloVe's ``cooccur`` does: frequent pairs in
+a dense table sized from the memory budget, the rest bucketed by row and summed per row. On CUDA
+(``device: cuda|auto``), chunks of pairs are summed with ``torch.unique`` on int64 pair keys.
 When the running sum would exceed the memory budget it is spilled to a sorted Parquet part; parts
 are summed by a streaming merge over row blocks, so memory stays bounded however large the corpus.
 
@@ -21,6 +22,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,7 @@ import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from pipeline.io import DataError, parquet_writer
+from pipeline.text import kernels
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +43,19 @@ ROW_GROUP = 1 << 20
 #: keys and order, the gathered copies and the output (measured peak RSS over block entries).
 MERGE_BYTES_PER_ENTRY = 128
 MIN_BLOCK_ENTRIES = 1 << 16
-#: Bytes per raw pair while a chunk is counted (rows, cols, weights and the COO -> CSR
-#: conversion's copies); chunks take at most half the memory budget.
+#: Share of the memory budget taken by the dense table of frequent pairs (CPU kernels).
+DENSE_SHARE = 0.25
+#: Share of the budget for one chunk's overflow buckets; bytes per bucketed occurrence (column,
+#: distance, and the per-row sums' column and value).
+OVERFLOW_SHARE = 0.25
+BYTES_PER_OVERFLOW = 17
+#: Tokens per block of the dense pass's overflow tally (chunks of the overflow pass are whole blocks).
+TALLY_BLOCK = 4096
+#: Bytes per raw pair while a torch chunk is counted (rows, cols, weights, keys and copies).
 BYTES_PER_PAIR = 40
-#: Bytes per one-direction non-zero of the running sum at its peak: the sum, M + Mᵀ when it is
-#: written (twice the entries) and their temporaries. The sum is spilled before it exceeds the budget.
-BYTES_PER_NNZ = 60
+#: Bytes per non-zero of a symmetric running sum at its peak (the sum, the sum it is added to,
+#: the written copy); the sum is spilled before it exceeds half the budget.
+BYTES_PER_NNZ = 30
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,11 +130,6 @@ def _chunk_pairs(pad, start, stop, window, weighting):
     return np.concatenate(rows), np.concatenate(cols), weights
 
 
-def _count_chunk_scipy(a, b, w, size):
-    """One-direction counts (left → right) of a chunk as CSR, duplicates summed."""
-    return sp.coo_matrix((w, (a, b)), shape=(size, size)).tocsr()
-
-
 def _count_chunk_torch(a, b, w, size, device):
     import torch
 
@@ -157,34 +162,96 @@ def resolve_device(device: str) -> str:
 def count_matrices(
     ids: np.ndarray, doc: np.ndarray, size: int, cfg: CooccurConfig, weighting: str, device: str = "cpu"
 ) -> Iterator[sp.csr_matrix]:
-    """Count the stream; yield one-direction (left → right) CSR matrices summing to the counts.
+    """Count the stream; yield symmetric CSR matrices (size × size) that sum to the counts.
 
     Usually one matrix; more when the running sum outgrows its share of the memory budget (the
-    caller spills each to disk and merges). :func:`symmetrize` turns each into full counts.
+    caller spills each to disk and merges).
     """
     if weighting not in WEIGHTINGS:
         raise ValueError(f"weighting: expected one of {WEIGHTINGS}, got {weighting!r}")
+    started = time.monotonic()
+    if device == "cpu":
+        yield from _count_compiled(ids, doc, size, cfg, weighting == "harmonic")
+    else:
+        yield from (symmetrize(m) for m in _count_torch(ids, doc, size, cfg, weighting, device))
+    log.info("counted %d tokens in %.1f s (%s, %s)", len(ids), time.monotonic() - started, weighting, device)
+
+
+def _count_compiled(ids, doc, size, cfg: CooccurConfig, harmonic: bool) -> Iterator[sp.csr_matrix]:
+    """The CPU kernels: one dense pass over the stream, then the overflow pass chunk by chunk."""
+    ids = np.ascontiguousarray(ids, dtype=np.int32)
+    doc = np.ascontiguousarray(doc, dtype=np.int32)
+    product = kernels.choose_product(size, int(cfg.budget_bytes * DENSE_SHARE))
+    limits = kernels.dense_row_limits(size, product)
+    offsets = kernels.triangle_offsets(limits)
+    dense = np.zeros(int(offsets[-1]), dtype=np.float64)
+    tally = np.zeros(len(ids) // TALLY_BLOCK + 1, dtype=np.int64)
+    kernels.count_dense(ids, doc, 0, len(ids), cfg.window, harmonic, limits, offsets, dense, tally, TALLY_BLOCK)
+    log.info(
+        "dense pass: cells with (i+1)(j+1) < %d in %d MB; %d overflow occurrences",
+        product, dense.nbytes >> 20, int(tally.sum()),
+    )
+    cap = max(1, int(cfg.budget_bytes * OVERFLOW_SHARE) // BYTES_PER_OVERFLOW)
+    acc = None
+    for start, stop in _chunks(tally, cap, len(ids)):
+        m = _overflow_matrix(ids, doc, start, stop, cfg.window, harmonic, limits, size)
+        acc = m if acc is None else acc + m
+        if acc.nnz * BYTES_PER_NNZ > cfg.budget_bytes // 2:
+            log.info("overflow sum at %d non-zeros after token %d: handing it over", acc.nnz, stop)
+            yield acc
+            acc = None
+    if acc is None:
+        acc = sp.csr_matrix((size, size), dtype=np.float64)
+    acc.sort_indices()
+    indptr, indices, data = kernels.assemble(dense, offsets, limits, acc.indptr.astype(np.int64), acc.indices, acc.data)
+    del dense
+    yield sp.csr_matrix((data, indices, indptr), shape=(size, size))
+
+
+def _chunks(tally: np.ndarray, cap: int, n: int) -> Iterator[tuple[int, int]]:
+    """Token ranges of whole tally blocks, each holding at most ``cap`` overflow occurrences
+    (a single block may hold more)."""
+    ends = np.cumsum(tally)
+    block = 0
+    while block < len(tally):
+        base = ends[block - 1] if block else 0
+        last = max(block, int(np.searchsorted(ends, base + cap, side="right")) - 1)
+        if ends[last] == base:  # nothing to bucket in these blocks
+            block = last + 1
+            continue
+        yield block * TALLY_BLOCK, min(n, (last + 1) * TALLY_BLOCK)
+        block = last + 1
+
+
+def _overflow_matrix(ids, doc, start, stop, window, harmonic, limits, size) -> sp.csr_matrix:
+    """The overflow occurrences of left tokens in [start, stop), summed per row (symmetric CSR)."""
+    row_counts = np.zeros(size, dtype=np.int64)
+    kernels.count_overflow_rows(ids, doc, start, stop, window, limits, row_counts)
+    indptr = np.concatenate([[0], np.cumsum(row_counts)])
+    cols = np.empty(indptr[-1], dtype=np.int32)
+    dists = np.empty(indptr[-1], dtype=np.uint16)
+    kernels.fill_overflow(ids, doc, start, stop, window, limits, indptr[:-1].copy(), cols, dists)
+    ptr, cols, vals = kernels.reduce_rows(indptr, cols, dists, harmonic, size)
+    return sp.csr_matrix((vals, cols, ptr), shape=(size, size))
+
+
+def _count_torch(ids, doc, size, cfg: CooccurConfig, weighting: str, device: str) -> Iterator[sp.csr_matrix]:
+    """Chunks of pairs summed with ``torch.unique``; yields one-direction (left → right) sums."""
     pad = padded_stream(ids, doc, cfg.window, size)
     chunk = max(1 << 14, cfg.budget_bytes // (2 * cfg.window * BYTES_PER_PAIR))
     acc = None
-    started = time.monotonic()
     for start in range(0, len(pad), chunk):
         pairs = _chunk_pairs(pad, start, min(start + chunk, len(pad)), cfg.window, weighting)
         if pairs is None:
             continue
-        if device == "cpu":
-            m = _count_chunk_scipy(*pairs, size + 1)
-        else:
-            m = _count_chunk_torch(*pairs, size + 1, device)
+        m = _count_chunk_torch(*pairs, size + 1, device)
         acc = m if acc is None else acc + m
-        if acc.nnz * BYTES_PER_NNZ > cfg.budget_bytes:
+        if 2 * acc.nnz * BYTES_PER_NNZ > cfg.budget_bytes // 2:
             log.info("running sum at %d non-zeros after token %d: handing it over", acc.nnz, start + chunk)
             yield acc[:size, :size]
             acc = None
-        log.debug("counted %d/%d tokens", min(start + chunk, len(pad)), len(pad))
     if acc is not None:
         yield acc[:size, :size]
-    log.info("counted %d tokens in %.1f s (%s, %s)", len(ids), time.monotonic() - started, weighting, device)
 
 
 def write_csr(m: sp.csr_matrix, writer: pq.ParquetWriter, with_diag: bool = False) -> None:
@@ -241,20 +308,10 @@ class _RowReader:
 def sum_sorted_runs(
     pieces: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], size: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sum entries given as runs sorted by (i, j): a stable sort merges the runs in linear time
-    (NumPy's stable sort finds them), then equal keys are reduced."""
+    """Sum entries given as runs sorted by (i, j): a compiled pairwise merge, equal keys summed."""
     i, j, x = (np.concatenate([p[k] for p in pieces]) for k in range(3))
-    keys = i.astype(np.int64) * size + j
-    if len(pieces) > 1:
-        order = np.argsort(keys, kind="stable")
-        keys, i, j, x = keys[order], i[order], j[order], x[order]
-    new = np.empty(len(keys), dtype=bool)
-    new[:1] = True
-    np.not_equal(keys[1:], keys[:-1], out=new[1:])
-    if new.all():
-        return i, j, x
-    starts = np.flatnonzero(new)
-    return i[starts], j[starts], np.add.reduceat(x, starts)
+    bounds = np.concatenate([[0], np.cumsum([len(p[0]) for p in pieces])]).astype(np.int64)
+    return kernels.merge_runs(i, j, x, bounds, size)
 
 
 def _write_entries(writer: pq.ParquetWriter, i, j, x, with_diag: bool) -> None:
@@ -269,23 +326,33 @@ def _write_entries(writer: pq.ParquetWriter, i, j, x, with_diag: bool) -> None:
 def merge_parts(
     part_paths: Sequence[Path], size: int, writer: pq.ParquetWriter, budget_bytes: int, with_diag: bool
 ) -> dict:
-    """Sum sorted symmetric parts into ``writer`` by blocks of rows, in bounded memory."""
+    """Sum sorted symmetric parts into ``writer`` by blocks of rows, in bounded memory.
+
+    A second thread writes block k while block k + 1 is read and summed (both release the GIL).
+    """
     readers = [_RowReader(Path(p)) for p in part_paths]
     # Each block takes about `per_reader` entries from every part.
     per_reader = max(MIN_BLOCK_ENTRIES, budget_bytes // (MERGE_BYTES_PER_ENTRY * max(1, len(readers))))
     stats = {"nnz": 0, "total": 0.0, "diagonal_total": 0.0}
     r0 = 0
-    while r0 < size:
-        r1 = min(size, max(r0 + 1, min(reader.row_at(per_reader) for reader in readers)))
-        pieces = [piece for reader in readers if len((piece := reader.take_below(r1))[0])]
-        r0 = r1
-        if not pieces:
-            continue
-        i, j, x = sum_sorted_runs(pieces, size)
-        _write_entries(writer, i, j, x, with_diag)
-        stats["nnz"] += len(i)
-        stats["total"] += float(x.sum())
-        stats["diagonal_total"] += float(x[i == j].sum())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer") as pool:
+        pending = None
+        while r0 < size:
+            r1 = min(size, max(r0 + 1, min(reader.row_at(per_reader) for reader in readers)))
+            pieces = [piece for reader in readers if len((piece := reader.take_below(r1))[0])]
+            r0 = r1
+            if not pieces:
+                continue
+            i, j, x = sum_sorted_runs(pieces, size)
+            del pieces
+            if pending is not None:
+                pending.result()  # one block in flight at most: memory stays bounded
+            pending = pool.submit(_write_entries, writer, i, j, x, with_diag)
+            stats["nnz"] += len(i)
+            stats["total"] += float(x.sum())
+            stats["diagonal_total"] += float(x[i == j].sum())
+        if pending is not None:
+            pending.result()
     return stats
 
 
@@ -304,23 +371,17 @@ def count_shard(
     try:
         # Parts are intermediate and read once: uncompressed reads 4x faster than snappy here.
         with parquet_writer(out_path, PART_SCHEMA, provenance, compression="none") as writer:
-            pending = None
-            for n, m in enumerate(count_matrices(ids, doc, size, cfg, weighting, device)):
-                if n == 0:
-                    pending = m
-                    continue
-                if pending is not None:
-                    spills.append(_spill(symmetrize(pending), out_path, len(spills)))
-                    pending = None
-                spills.append(_spill(symmetrize(m), out_path, len(spills)))
-            if pending is not None:
-                full = symmetrize(pending)
-                write_csr(full, writer)
-                return {"nnz": int(full.nnz), "spills": 0}
-            if spills:
-                stats = merge_parts(spills, size, writer, cfg.budget_bytes, with_diag=False)
-                return {"nnz": stats["nnz"], "spills": len(spills)}
-            return {"nnz": 0, "spills": 0}
+            last = None
+            for m in count_matrices(ids, doc, size, cfg, weighting, device):
+                if last is not None:
+                    spills.append(_spill(last, out_path, len(spills)))
+                last = m
+            if not spills:
+                write_csr(last, writer)
+                return {"nnz": int(last.nnz), "spills": 0}
+            spills.append(_spill(last, out_path, len(spills)))
+            stats = merge_parts(spills, size, writer, cfg.budget_bytes, with_diag=False)
+            return {"nnz": stats["nnz"], "spills": len(spills)}
     finally:
         for path in spills:
             path.unlink(missing_ok=True)

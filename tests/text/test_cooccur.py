@@ -80,9 +80,16 @@ def test_oov_dropped_before_windowing(tmp_path):
     assert X == {(0, 1): 1, (1, 0): 1}
 
 
+#: DENSE_SHARE settings under a 64 MB budget: everything in the dense table (the default for a
+#: small vocabulary), about half the cells dense, and none (every pair is an overflow).
+LAYOUTS = {"dense": 0.25, "mixed": 2000 / (64 << 20), "overflow": 0.0}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("weighting", ["unit", "harmonic"])
 @pytest.mark.parametrize("shards", [1, 3])
-def test_equals_naive_count_on_random_corpus(tmp_path, weighting, shards):
+def test_equals_naive_count_on_random_corpus(tmp_path, monkeypatch, weighting, shards, layout):
+    monkeypatch.setattr("pipeline.text.cooccur.DENSE_SHARE", LAYOUTS[layout])
     rng = np.random.default_rng(0)
     words = [f"w{k}" for k in range(40)]
     vocab = {w: k for k, w in enumerate(words[:30])}  # w30..w39 are OOV
@@ -102,8 +109,10 @@ def test_spilling_under_a_tiny_budget_gives_the_same_counts(tmp_path, monkeypatc
     vocab = {f"w{k}": k for k in range(200)}
     docs = [[f"w{k}" for k in rng.integers(0, 200, size=500)] for _ in range(40)]
     expected = naive_count(docs, vocab, 3, "unit")
-    # Force tiny chunks and a spill after every chunk.
-    monkeypatch.setattr("pipeline.text.cooccur.BYTES_PER_PAIR", 10**5)
+    # A quarter of the cells dense; overflow chunks of one tally block of 64 tokens, spilled after each.
+    monkeypatch.setattr("pipeline.text.cooccur.DENSE_SHARE", 40_000 / (64 << 20))
+    monkeypatch.setattr("pipeline.text.cooccur.TALLY_BLOCK", 64)
+    monkeypatch.setattr("pipeline.text.cooccur.BYTES_PER_OVERFLOW", 10**6)
     monkeypatch.setattr("pipeline.text.cooccur.BYTES_PER_NNZ", 10**4)
     # ... and merge blocks of a few entries, so the streaming merge crosses many row blocks.
     monkeypatch.setattr("pipeline.text.cooccur.MIN_BLOCK_ENTRIES", 50)
@@ -116,26 +125,35 @@ def test_spilling_under_a_tiny_budget_gives_the_same_counts(tmp_path, monkeypatc
     assert not list(tmp_path.glob(".*spill*"))  # spill files are cleaned up
 
 
-def test_torch_backend_equals_scipy(tmp_path):
+def test_torch_backend_equals_compiled_kernels():
     torch = pytest.importorskip("torch")
-    from pipeline.text.cooccur import (
-        _chunk_pairs,
-        _count_chunk_scipy,
-        _count_chunk_torch,
-        padded_stream,
-    )
+    from pipeline.text.cooccur import _count_torch, count_matrices, symmetrize
 
     rng = np.random.default_rng(2)
     ids = rng.integers(0, 50, size=3000).astype(np.int32)
     doc = np.repeat(np.arange(30, dtype=np.int32), 100)
+    cfg = CooccurConfig(window=5)
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for weighting in ("unit", "harmonic"):
-        pairs = _chunk_pairs(padded_stream(ids, doc, 5, 50), 0, len(ids) + 5 * 29, 5, weighting)
-        a = _count_chunk_scipy(*pairs, 51).toarray()
-        b = _count_chunk_torch(*pairs, 51, "cpu").toarray()
-        np.testing.assert_allclose(a, b, rtol=1e-13)
-    if torch.cuda.is_available():  # pragma: no cover - exercised on a GPU machine
-        c = _count_chunk_torch(*pairs, 51, "cuda").toarray()
-        np.testing.assert_allclose(a, c, rtol=1e-13)
+        (a,) = count_matrices(ids, doc, 50, cfg, weighting, "cpu")
+        for device in devices:
+            (b,) = _count_torch(ids, doc, 50, cfg, weighting, device)
+            np.testing.assert_allclose(a.toarray(), symmetrize(b).toarray(), rtol=1e-13)
+
+
+def test_merge_runs_sums_equal_keys_across_and_within_runs():
+    from pipeline.text.kernels import merge_runs
+
+    runs = [[(0, 1, 1.0), (0, 1, 2.0), (2, 0, 1.0)], [(0, 0, 5.0), (0, 1, 1.0)], [], [(1, 1, 1.0), (2, 0, 3.0)]]
+    flat = [e for r in runs for e in r]
+    i, j, x = (np.array([e[k] for e in flat], dtype=dt) for k, dt in enumerate((np.int32, np.int32, float)))
+    bounds = np.cumsum([0] + [len(r) for r in runs]).astype(np.int64)
+    oi, oj, ox = merge_runs(i, j, x, bounds, 3)
+    assert list(zip(oi.tolist(), oj.tolist(), ox.tolist(), strict=True)) == [
+        (0, 0, 5.0), (0, 1, 4.0), (1, 1, 1.0), (2, 0, 4.0)
+    ]
+    oi, oj, ox = merge_runs(i[:3], j[:3], x[:3], np.array([0, 3], dtype=np.int64), 3)  # one run
+    assert list(zip(oi.tolist(), oj.tolist(), ox.tolist(), strict=True)) == [(0, 1, 3.0), (2, 0, 1.0)]
 
 
 @pytest.mark.parametrize("window", [0, -3])

@@ -17,11 +17,16 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
 def copy_workflow(dest: Path) -> Path:
-    """A copy of the workflow and package, so tests can edit code and config freely."""
+    """A copy of the workflow and package, so tests can edit code and config freely.
+
+    ``__pycache__`` folders come along with their timestamps: numba validates its on-disk cache by
+    the source file's mtime and size, so the copy reuses the kernels compiled by earlier tests
+    instead of compiling them again in every copy.
+    """
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(REPO / "Snakefile", dest / "Snakefile")
     for folder in ("workflow", "config", "pipeline"):
-        shutil.copytree(REPO / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(REPO / folder, dest / folder)
     return dest
 
 

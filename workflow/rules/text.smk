@@ -10,7 +10,13 @@ wildcard_constraints:
 TEXT_CODE = {
     "corpus": ["text/cli.py", "text/corpus.py", "text/sources.py", "text/tokenize.py"],
     "vocab": ["text/cli.py", "text/vocab.py"],
-    "cooccur": ["text/cli.py", "text/cooccur.py", "text/shards.py", "text/vocab.py"],
+    "cooccur": [
+        "text/cli.py",
+        "text/cooccur.py",
+        "text/kernels.py",
+        "text/shards.py",
+        "text/vocab.py",
+    ],
     "stats": ["text/cli.py", "text/stats.py"],
 }
 

@@ -1,0 +1,238 @@
+"""Compiled (numba) kernels of co-occurrence counting; ``cooccur.py`` drives them.
+
+The counting layout follows GloVe's ``cooccur``: cells (i, j) with (i + 1)(j + 1) < P, where most
+of the mass of a Zipfian corpus falls (the frequent words, whose ids are small), are summed in a
+dense "hyperbolic" table; since counts are symmetric only its upper triangle is kept (row i holds
+the columns i <= j < J_i = (P − 1) // (i + 1)). Every other pair is an *overflow* occurrence,
+bucketed by row and summed per row with a dense scratch row (Gustavson's sparse accumulator),
+which yields sorted columns. Because membership depends on (i, j) alone (and is symmetric), a
+row's dense columns all come before its overflow columns, so the final CSR row is the dense
+prefix followed by the overflow row: no merge.
+
+All kernels are single-threaded: the workflow already counts one shard per core. The merge
+kernels release the GIL, so that the merge can write one block while it sums the next.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+def dense_row_limits(size: int, product: int) -> np.ndarray:
+    """J_i = min(size, (P − 1) // (i + 1)): cell (i, j) is dense iff j < J_i (iff i < J_j)."""
+    return np.minimum(size, (product - 1) // np.arange(1, size + 1, dtype=np.int64))
+
+
+def triangle_offsets(limits: np.ndarray) -> np.ndarray:
+    """Start of each row's upper-triangle segment (columns i <= j < J_i); the last entry is the size."""
+    lengths = np.maximum(0, limits - np.arange(len(limits)))
+    return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+
+def choose_product(size: int, max_bytes: int, bytes_per_cell: int = 8) -> int:
+    """The largest P whose dense triangle fits in ``max_bytes`` (binary search; 1 = none)."""
+
+    def fits(product):
+        return triangle_offsets(dense_row_limits(size, product))[-1] * bytes_per_cell <= max_bytes
+
+    lo, hi = 1, size * size + 1
+    if fits(hi):
+        return hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
+
+
+@njit(cache=True)
+def count_dense(ids, doc, start, stop, window, harmonic, limits, offsets, dense, tally, block):
+    """Add the pairs whose left token lies in [start, stop) and whose cell is dense to ``dense``.
+
+    The cell (min, max) of the upper triangle gets the weight, the diagonal twice (both directions
+    land on it: a word repeated within the window adds twice to its diagonal cell, as GloVe
+    does). The other (overflow) occurrences, both directions, are tallied per
+    ``block`` tokens of the left position, so the overflow pass can be cut into bounded chunks.
+    """
+    n = len(ids)
+    for p in range(start, stop):
+        a = ids[p]
+        for d in range(1, window + 1):
+            q = p + d
+            if q >= n or doc[q] != doc[p]:
+                break
+            b = ids[q]
+            if b < limits[a]:
+                w = 1.0 / d if harmonic else 1.0
+                if a < b:
+                    dense[offsets[a] + b - a] += w
+                elif b < a:
+                    dense[offsets[b] + a - b] += w
+                else:
+                    dense[offsets[a]] += 2 * w
+            else:
+                tally[(p - start) // block] += 2
+
+
+@njit(cache=True)
+def count_overflow_rows(ids, doc, start, stop, window, limits, row_counts):
+    """Per row, the overflow occurrences of left tokens in [start, stop) (both directions)."""
+    n = len(ids)
+    for p in range(start, stop):
+        a = ids[p]
+        for d in range(1, window + 1):
+            q = p + d
+            if q >= n or doc[q] != doc[p]:
+                break
+            b = ids[q]
+            if b >= limits[a]:
+                row_counts[a] += 1
+                row_counts[b] += 1
+
+
+@njit(cache=True)
+def fill_overflow(ids, doc, start, stop, window, limits, cursor, cols, dists):
+    """Bucket the overflow occurrences of [start, stop) by row (``cursor``: each row's next
+    free slot): column and distance."""
+    n = len(ids)
+    for p in range(start, stop):
+        a = ids[p]
+        for d in range(1, window + 1):
+            q = p + d
+            if q >= n or doc[q] != doc[p]:
+                break
+            b = ids[q]
+            if b >= limits[a]:
+                k = cursor[a]
+                cols[k] = b
+                dists[k] = d
+                cursor[a] = k + 1
+                k = cursor[b]
+                cols[k] = a
+                dists[k] = d
+                cursor[b] = k + 1
+
+
+@njit(cache=True)
+def reduce_rows(indptr, cols, dists, harmonic, size):
+    """Sum each row's bucket (unsorted, with repeats) into sorted unique columns: CSR arrays."""
+    scratch = np.zeros(size, dtype=np.float64)
+    seen = np.zeros(size, dtype=np.bool_)
+    out_ptr = np.zeros(len(indptr), dtype=np.int64)
+    out_cols = np.empty(len(cols), dtype=np.int32)
+    out_vals = np.empty(len(cols), dtype=np.float64)
+    nnz = 0
+    for r in range(len(indptr) - 1):
+        lo, hi = indptr[r], indptr[r + 1]
+        first = nnz
+        for k in range(lo, hi):
+            c = cols[k]
+            scratch[c] += 1.0 / dists[k] if harmonic else 1.0
+            if not seen[c]:
+                seen[c] = True
+                out_cols[nnz] = c
+                nnz += 1
+        out_cols[first:nnz].sort()
+        for k in range(first, nnz):
+            c = out_cols[k]
+            out_vals[k] = scratch[c]
+            scratch[c] = 0.0
+            seen[c] = False
+        out_ptr[r + 1] = nnz
+    return out_ptr, out_cols[:nnz].copy(), out_vals[:nnz].copy()
+
+
+@njit(cache=True)
+def assemble(dense, offsets, limits, ov_ptr, ov_cols, ov_vals):
+    """Full symmetric CSR: per row, the dense non-zeros (columns below the diagonal read from the
+    transposed triangle) followed by the overflow entries."""
+    size = len(limits)
+    indptr = np.zeros(size + 1, dtype=np.int64)
+    for r in range(size):
+        nnz = 0
+        for c in range(min(r, limits[r])):
+            if dense[offsets[c] + r - c] != 0.0:
+                nnz += 1
+        for k in range(offsets[r], offsets[r + 1]):
+            if dense[k] != 0.0:
+                nnz += 1
+        indptr[r + 1] = indptr[r] + nnz + ov_ptr[r + 1] - ov_ptr[r]
+    indices = np.empty(indptr[size], dtype=np.int32)
+    data = np.empty(indptr[size], dtype=np.float64)
+    for r in range(size):
+        k = indptr[r]
+        for c in range(min(r, limits[r])):
+            v = dense[offsets[c] + r - c]
+            if v != 0.0:
+                indices[k] = c
+                data[k] = v
+                k += 1
+        for c in range(r, r + offsets[r + 1] - offsets[r]):
+            v = dense[offsets[r] + c - r]
+            if v != 0.0:
+                indices[k] = c
+                data[k] = v
+                k += 1
+        for t in range(ov_ptr[r], ov_ptr[r + 1]):
+            indices[k] = ov_cols[t]
+            data[k] = ov_vals[t]
+            k += 1
+    return indptr, indices, data
+
+
+@njit(cache=True, nogil=True)
+def _merge_pair(i, j, x, a, a_end, b, b_end, size, oi, oj, ox, out):
+    """Merge runs [a, a_end) and [b, b_end) into the outputs from ``out`` on, summing equal
+    keys; returns the new ``out``."""
+    first = out
+    last = np.int64(-1)
+    while a < a_end or b < b_end:
+        if b >= b_end:
+            take_a = True
+        elif a >= a_end:
+            take_a = False
+        else:
+            take_a = np.int64(i[a]) * size + j[a] <= np.int64(i[b]) * size + j[b]
+        s = a if take_a else b
+        if take_a:
+            a += 1
+        else:
+            b += 1
+        key = np.int64(i[s]) * size + j[s]
+        if out > first and key == last:
+            ox[out - 1] += x[s]
+        else:
+            oi[out] = i[s]
+            oj[out] = j[s]
+            ox[out] = x[s]
+            last = key
+            out += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def merge_runs(i, j, x, bounds, size):
+    """Sum entries given as runs sorted by (i, j) (run r is [bounds[r], bounds[r + 1])).
+
+    Runs are merged pairwise, equal keys summed, until one remains; returns (i, j, x).
+    """
+    oi, oj, ox = np.empty_like(i), np.empty_like(j), np.empty_like(x)
+    runs = bounds
+    rounds = 0
+    while True:
+        if rounds == 1:  # the spare buffers are the inputs now: never write into those
+            oi, oj, ox = np.empty_like(i), np.empty_like(j), np.empty_like(x)
+        rounds += 1
+        merged = np.empty((len(runs) + 2) // 2, dtype=np.int64)
+        merged[0] = 0
+        out = 0
+        for r in range(0, len(runs) - 1, 2):
+            b_end = runs[r + 2] if r + 2 < len(runs) else runs[r + 1]
+            out = _merge_pair(i, j, x, runs[r], runs[r + 1], runs[r + 1], b_end, size, oi, oj, ox, out)
+            merged[r // 2 + 1] = out
+        i, oi = oi[:out], i
+        j, oj = oj[:out], j
+        x, ox = ox[:out], x
+        runs = merged
+        if len(runs) <= 2:
+            return i.copy(), j.copy(), x.copy()
