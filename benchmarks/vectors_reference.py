@@ -7,8 +7,10 @@ words, WS353, SimLex-999). Compare with anchors.md §1.3 (measured on this machi
 simpler_glove C 22.7–23.6 % / WS353 0.45–0.46 in 230–250 s; GloVe C 32.2 % / 0.457 in ≈10.5 min;
 gensim skip-gram 36.5–37.9 % / 0.65–0.66 in 140–300 s.
 
-    .venv/bin/python benchmarks/vectors_reference.py --text-dir results/text/enwiki2015 \\
-        --method simpler_glove_notrunc --epochs 15 --dim 100 --batch-size 65536 --threads 2
+    flock /tmp/bench.lock .venv/bin/python benchmarks/vectors_reference.py \\
+        --text-dir results/text/enwiki2015 --method simpler_glove_notrunc --epochs 15 --dim 100
+
+``--engine`` picks the training engine (auto: the per-cell numba engine on the CPU).
 
 Prints one JSON record (figures, settings, commit, machine) for docs/BENCHMARKS.md.
 """
@@ -33,7 +35,7 @@ from gensim.test.utils import datapath  # noqa: E402
 
 from pipeline.cli import setup_logging  # noqa: E402
 from pipeline.provenance import git_state  # noqa: E402
-from pipeline.vectors import evaluation  # noqa: E402
+from pipeline.vectors import analysis, cellwise, evaluation  # noqa: E402
 from pipeline.vectors import io as vio  # noqa: E402
 from pipeline.vectors.keyed import to_keyed_vectors  # noqa: E402
 
@@ -84,6 +86,8 @@ def _overrides(args, cfg) -> dict:
         "x_max": args.x_max,
         "eta": args.eta,
         "alpha": args.alpha,
+        "engine": args.engine,
+        "groups": args.groups,
     }
     return {k: v for k, v in wanted.items() if v is not None and hasattr(cfg, k)}
 
@@ -101,6 +105,8 @@ def evaluate(kv) -> dict:
     for name, file in (("ws353", "wordsim353.tsv"), ("simlex", "simlex999.txt")):
         pairs = evaluation.parse_pairs(vio.read_lines(datapath(file)), name)
         out[f"{name}_spearman"] = round(evaluation.evaluate_pairs(kv, pairs)["spearman"], 3)
+    out["norm_importance_spearman"] = round(analysis.norm_importance(kv), 3)
+    out["stopword_norm_ratio"] = round(analysis.stopword_norm_ratio(kv, 100, (1000, 10000)), 3)
     return out
 
 
@@ -119,6 +125,8 @@ def main() -> None:
         ("--x-max", float),
         ("--eta", float),
         ("--alpha", float),
+        ("--engine", str),
+        ("--groups", int),
     ):
         p.add_argument(name, type=kind, default=None)
     p.add_argument("--threads", type=int, default=2)
@@ -128,6 +136,8 @@ def main() -> None:
     args = p.parse_args()
     setup_logging()
     torch.set_num_threads(args.threads)
+    cellwise.set_threads(args.threads)
+    load_before = os.getloadavg()
     vocab = vio.read_vocab(Path(args.text_dir) / "vocab.parquet")
     start, cpu0 = time.perf_counter(), os.times()
     kv, settings, history = train(args, vocab)
@@ -145,7 +155,10 @@ def main() -> None:
         "final_loss": history[-1]["loss"] if history else None,
         **evaluate(kv),
         "commit": git_state()[0],
-        "machine": f"{platform.node()} {os.cpu_count()} cpu, load {os.getloadavg()[0]:.1f}",
+        "machine": f"{platform.node()} {os.cpu_count()} cpu",
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+        "epoch_seconds": [round(h["seconds"], 1) for h in history],
         "device": "cuda" if args.device != "cpu" and torch.cuda.is_available() else "cpu",
     }
     print(json.dumps(record, indent=1))

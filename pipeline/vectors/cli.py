@@ -40,7 +40,7 @@ COLUMNS = [
 
 
 def implementation_of(method: str) -> str:
-    return "pipeline-torch" if method in TORCH_METHODS else "gensim"
+    return "pipeline" if method in TORCH_METHODS else "gensim"
 
 
 def tidy(rows: list[dict], **fixed) -> pa.Table:
@@ -62,10 +62,13 @@ def save_figure(fig, path) -> None:
 
 
 def _seed_everything(seed: int, threads: int) -> None:
+    from pipeline.vectors.cellwise import set_threads
+
     log.info("seed %d, %d thread(s)", seed, threads)
     torch.manual_seed(seed)
     np.random.seed(seed)
     torch.set_num_threads(max(1, threads))
+    set_threads(threads)  # the numba engine's threads: the numbers do not depend on them
 
 
 # --- training -------------------------------------------------------------------------------
@@ -305,7 +308,7 @@ def cmd_check_ill_posedness(args) -> None:
         experiment="ill_posedness",
         dataset=args.corpus,
         method="glove",
-        implementation="pipeline-torch",
+        implementation="pipeline",
         seed=args.seed,
     )
     write_table(table, args.output, collect(args.config, [args.params, args.cooccur]))
@@ -432,7 +435,7 @@ def cmd_compare_adagrad(args) -> None:
         rows,
         experiment="adagrad_variants",
         dataset=args.corpus,
-        implementation="pipeline-torch",
+        implementation="pipeline",
         seed=args.seed,
     )
     write_table(table, args.output, collect(args.config, [args.vocab, args.cooccur]))

@@ -16,8 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from pipeline.vectors.cellwise import CellwiseConfig
+from pipeline.vectors.cellwise import fit as fit_cellwise
 from pipeline.vectors.cooccurrence import Cooccurrence, glove_weights
-from pipeline.vectors.training import LoopConfig, as_tensors, fit, resolve_device
+from pipeline.vectors.training import (
+    LoopConfig,
+    as_tensors,
+    fit,
+    resolve_device,
+    resolve_engine,
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,8 @@ class GloveConfig:
     include_diagonal: bool = True
     device: str = "auto"
     nan_policy: str = "raise"
+    engine: str = "auto"
+    groups: int = 32
 
     def __post_init__(self):
         for key in ("dim", "x_max", "alpha"):
@@ -46,6 +56,17 @@ class GloveConfig:
     def loop(self) -> LoopConfig:
         return LoopConfig(
             self.epochs, self.batch_size, self.eta, self.adagrad, self.eps, self.nan_policy
+        )
+
+    def cellwise(self) -> CellwiseConfig:
+        return CellwiseConfig(
+            self.epochs,
+            self.eta,
+            self.adagrad,
+            self.eps,
+            self.nan_policy,
+            self.groups,
+            self.grad_clip,
         )
 
 
@@ -114,11 +135,18 @@ def mean_pairwise_cosine(vectors: torch.Tensor) -> float:
 def train_glove(cooc: Cooccurrence, cfg: GloveConfig, random_state: int = 0):
     """Train GloVe; return (W + W̃ as (V, d) array, history, the four tables on the CPU)."""
     device = resolve_device(cfg.device)
+    engine = resolve_engine(cfg.engine, device)
     generator = torch.Generator().manual_seed(random_state)
     data = cooc if cfg.include_diagonal else cooc.off_diagonal()
     weight = glove_weights(data.x, cfg.x_max, cfg.alpha, truncate=True)
-    i, j, t, f = as_tensors(device, data.i, data.j, np.log(data.x), weight)
     model = Glove(cooc.vocab_size, cfg.dim, generator, device, cfg.grad_clip)
-    history = fit(model, i, j, t, f, cfg.loop(), generator)
+    if engine == "numba":
+        tables = {k: v.numpy() for k, v in model.tables.items()}  # trained in place
+        history = fit_cellwise(
+            tables, data.i, data.j, np.log(data.x), weight, cfg.cellwise(), random_state
+        )
+    else:
+        i, j, t, f = as_tensors(device, data.i, data.j, np.log(data.x), weight)
+        history = fit(model, i, j, t, f, cfg.loop(), generator)
     tables = {k: v.cpu() for k, v in model.tables.items()}
     return model.vectors.cpu().numpy(), history, tables

@@ -14,8 +14,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from pipeline.vectors.cellwise import CellwiseConfig
+from pipeline.vectors.cellwise import fit as fit_cellwise
 from pipeline.vectors.cooccurrence import Cooccurrence, glove_weights, pmi_targets
-from pipeline.vectors.training import LoopConfig, as_tensors, fit, resolve_device
+from pipeline.vectors.training import (
+    LoopConfig,
+    as_tensors,
+    fit,
+    resolve_device,
+    resolve_engine,
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,8 @@ class SimplerGloveConfig:
     weighting: str = "unit"
     device: str = "auto"
     nan_policy: str = "raise"
+    engine: str = "auto"
+    groups: int = 32
 
     def __post_init__(self):
         for key in ("dim", "x_max", "alpha"):
@@ -43,6 +53,11 @@ class SimplerGloveConfig:
     def loop(self) -> LoopConfig:
         return LoopConfig(
             self.epochs, self.batch_size, self.eta, self.adagrad, self.eps, self.nan_policy
+        )
+
+    def cellwise(self) -> CellwiseConfig:
+        return CellwiseConfig(
+            self.epochs, self.eta, self.adagrad, self.eps, self.nan_policy, self.groups
         )
 
 
@@ -72,11 +87,16 @@ def train_simpler_glove(
 ) -> tuple[np.ndarray, list[dict]]:
     """Train on the off-diagonal cells of ``cooc``; return the vectors (V, d) and the history."""
     device = resolve_device(cfg.device)
+    engine = resolve_engine(cfg.engine, device)
     generator = torch.Generator().manual_seed(random_state)
     off = cooc.off_diagonal()
     target = pmi_targets(off)
     weight = glove_weights(off.x, cfg.x_max, cfg.alpha, cfg.truncate)
-    i, j, t, f = as_tensors(device, off.i, off.j, target, weight)
     model = SimplerGlove(cooc.vocab_size, cfg.dim, generator, device)
-    history = fit(model, i, j, t, f, cfg.loop(), generator)
+    if engine == "numba":
+        tables = {"W": model.tables["W"].numpy()}  # shares memory: trained in place
+        history = fit_cellwise(tables, off.i, off.j, target, weight, cfg.cellwise(), random_state)
+    else:
+        i, j, t, f = as_tensors(device, off.i, off.j, target, weight)
+        history = fit(model, i, j, t, f, cfg.loop(), generator)
     return model.vectors.cpu().numpy(), history

@@ -58,6 +58,20 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+ENGINES = ("auto", "torch", "numba")
+
+
+def resolve_engine(name: str, device: torch.device) -> str:
+    """``auto`` → the per-cell numba engine on the CPU, the mini-batch torch loop on CUDA."""
+    if name not in ENGINES:
+        raise ValueError(f"engine: expected one of {ENGINES}, got {name!r}")
+    if name == "auto":
+        return "torch" if device.type == "cuda" else "numba"
+    if name == "numba" and device.type == "cuda":
+        raise ValueError("engine: numba runs on the CPU; set device: cpu or engine: torch")
+    return name
+
+
 def as_tensors(device: torch.device, *arrays: np.ndarray) -> list[torch.Tensor]:
     """Integer arrays as int64, float arrays as float32, on ``device``."""
     out = []

@@ -65,7 +65,14 @@ def test_same_seed_same_vectors(tiny_cooc):
 def test_divergence_names_step_and_loss(tiny_cooc):
     # alpha 40 with x_max 1e-3: weights overflow float32, the first mini-batch loss is inf
     cfg = SimplerGloveConfig(
-        dim=4, epochs=1, batch_size=64, x_max=1e-3, alpha=40, truncate=False, device="cpu"
+        dim=4,
+        epochs=1,
+        batch_size=64,
+        x_max=1e-3,
+        alpha=40,
+        truncate=False,
+        device="cpu",
+        engine="torch",
     )
     with pytest.raises(DivergenceError, match=r"step 1 \(epoch 1\): mini-batch loss (inf|nan)"):
         train_simpler_glove(tiny_cooc, cfg)

@@ -11,6 +11,8 @@ VEC_CODE = {
         "vectors/cooccurrence.py",
         "vectors/adagrad.py",
         "vectors/training.py",
+        "vectors/strata.py",
+        "vectors/cellwise.py",
         "vectors/simpler_glove.py",
     ],
     "glove": [
@@ -20,6 +22,8 @@ VEC_CODE = {
         "vectors/cooccurrence.py",
         "vectors/adagrad.py",
         "vectors/training.py",
+        "vectors/strata.py",
+        "vectors/cellwise.py",
         "vectors/glove.py",
     ],
     "gensim": [

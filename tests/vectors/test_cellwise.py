@@ -1,0 +1,149 @@
+"""The numba engine: per-cell updates against a NumPy reference, determinism, the NaN guard."""
+
+import numba
+import numpy as np
+import pytest
+
+from pipeline.vectors.cellwise import CellwiseConfig, pack_tables, run_cells, set_threads
+from pipeline.vectors.cooccurrence import pmi_targets
+from pipeline.vectors.glove import GloveConfig, train_glove
+from pipeline.vectors.simpler_glove import SimplerGloveConfig, train_simpler_glove
+from pipeline.vectors.training import DivergenceError, resolve_engine
+
+
+def adagrad(x, acc, g, eta, eps, lagged):
+    """In place, float64, the two variants as adagrad.py documents them."""
+    if lagged:
+        x -= eta * g / np.sqrt(acc)
+        acc += (eta * g) ** 2
+    else:
+        acc += g * g
+        x -= eta * g / np.sqrt(acc + eps)
+
+
+def reference(tables, cells, order, eta, eps, lagged, clip, glove):
+    """One cell at a time in ``order``, in float64: (tables, accumulators, loss sum)."""
+    t = {k: v.astype(np.float64) for k, v in tables.items()}
+    acc = {k: np.ones_like(v) for k, v in t.items()}
+    x, y = t["W"], t["C"] if glove else t["W"]
+    gx, gy = acc["W"], acc["C"] if glove else acc["W"]
+    total = 0.0
+    for n in order:
+        i, j, target, f = cells[0][n], cells[1][n], cells[2][n], cells[3][n]
+        xi, yj = x[i].copy(), y[j].copy()
+        r = xi @ yj - target + (t["b"][i] + t["c"][j] if glove else 0.0)
+        total += 0.5 * f * r * r
+        adagrad(x[i], gx[i], np.clip(f * r * yj, -clip, clip), eta, eps, lagged)
+        adagrad(y[j], gy[j], np.clip(f * r * xi, -clip, clip), eta, eps, lagged)
+        if glove:
+            adagrad(t["b"][i : i + 1], acc["b"][i : i + 1], f * r, eta, eps, lagged)
+            adagrad(t["c"][j : j + 1], acc["c"][j : j + 1], f * r, eta, eps, lagged)
+    return t, acc, total
+
+
+@pytest.mark.parametrize("glove", [False, True])
+@pytest.mark.parametrize("lagged", [False, True])
+def test_cell_updates_match_numpy_reference(glove, lagged):
+    rng = np.random.default_rng(0)
+    v, d, n = 7, 5, 60
+    i, j = rng.integers(0, v, n), rng.integers(0, v, n)
+    if not glove:  # simpler GloVe trains on the off-diagonal cells only
+        j[i == j] = (j[i == j] + 1) % v
+    cells = (
+        i.astype(np.int32),
+        j.astype(np.int32),
+        rng.normal(size=n).astype(np.float32),
+        rng.uniform(0.1, 2.0, n).astype(np.float32),
+    )
+    names = ("W", "C", "b", "c") if glove else ("W",)
+    shapes = {"W": (v, d), "C": (v, d), "b": (v,), "c": (v,)}
+    tables = {k: rng.normal(size=shapes[k]).astype(np.float32) for k in names}
+    eta, eps, clip = 0.1, 1e-8, 0.5 if glove else np.inf
+    order = rng.permutation(n)
+    expect, expect_acc, expect_loss = reference(tables, cells, order, eta, eps, lagged, clip, glove)
+    packed = pack_tables(tables)
+    hyper = np.array([eta, eps, lagged, clip], dtype=np.float32)
+    old = np.empty((4, d), np.float32)
+    loss, skipped, bad, _ = run_cells(packed, cells, order, 0, n, hyper, glove, True, old)
+    assert (skipped, bad) == (0, -1)
+    assert loss == pytest.approx(expect_loss, rel=1e-4)
+    for k, name in enumerate(names):
+        np.testing.assert_allclose(tables[name], expect[name], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(packed[2 * k + 1], expect_acc[name], rtol=1e-4, atol=1e-5)
+
+
+def train(kind, cooc, seed=0, **kw):
+    kw = {"dim": 8, "epochs": 3, "device": "cpu", "engine": "numba", **kw}
+    if kind == "glove":
+        return train_glove(cooc, GloveConfig(**kw), seed)[:2]
+    return train_simpler_glove(cooc, SimplerGloveConfig(**{"x_max": 10, **kw}), seed)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")
+@pytest.mark.parametrize("kind", ["simpler_glove", "glove"])
+def test_same_bits_for_one_and_two_threads(tiny_cooc, kind):
+    results = []
+    try:
+        for threads in (1, 2, 1):
+            assert set_threads(threads) == threads
+            results.append(train(kind, tiny_cooc, seed=5))
+    finally:
+        set_threads(numba.config.NUMBA_NUM_THREADS)
+    for vectors, history in results[1:]:
+        np.testing.assert_array_equal(vectors, results[0][0])
+        assert [h["loss"] for h in history] == [h["loss"] for h in results[0][1]]
+    other, _ = train(kind, tiny_cooc, seed=6)
+    assert not np.array_equal(other, results[0][0])
+
+
+def test_loss_falls_and_vectors_fit_pmi(tiny_cooc):
+    cfg = SimplerGloveConfig(dim=16, epochs=30, x_max=10, device="cpu", engine="numba")
+    vectors, history = train_simpler_glove(tiny_cooc, cfg, random_state=0)
+    assert history[-1]["loss"] < 0.2 * history[0]["loss"]
+    assert set(history[0]) == {"epoch", "loss", "skipped", "seconds"}
+    off = tiny_cooc.off_diagonal()
+    heavy = off.x >= 10
+    fitted = (vectors[off.i[heavy]] * vectors[off.j[heavy]]).sum(1)
+    assert np.corrcoef(fitted, pmi_targets(off)[heavy])[0, 1] > 0.9
+    _, glove_history = train("glove", tiny_cooc, epochs=10)
+    assert glove_history[-1]["loss"] < 0.5 * glove_history[0]["loss"]
+
+
+OVERFLOW = dict(x_max=1e-3, alpha=40, truncate=False)  # every weight overflows float32
+
+
+def test_divergence_names_epoch_step_and_loss(tiny_cooc):
+    with pytest.raises(DivergenceError, match=r"step 1 \(epoch 1\): cell loss (inf|nan)"):
+        train("simpler_glove", tiny_cooc, **OVERFLOW)
+
+
+def test_skip_policy_counts_cells_and_leaves_tables_finite(tiny_cooc):
+    vectors, history = train("simpler_glove", tiny_cooc, nan_policy="skip", **OVERFLOW)
+    assert history[0]["skipped"] == len(tiny_cooc.off_diagonal().x)
+    assert np.isfinite(vectors).all()
+
+
+def test_lagged_adagrad_blows_up_where_standard_does_not(tiny_cooc):
+    # untruncated weights up to ~(1000/0.01)^0.75: the lagged step η·g/√G_old is unbounded,
+    # the standard one at most η per entry (post 4675, part 4)
+    kw = dict(x_max=0.01, truncate=False, nan_policy="skip", epochs=5)
+    _, standard = train("simpler_glove", tiny_cooc, adagrad="standard", **kw)
+    vectors, lagged = train("simpler_glove", tiny_cooc, adagrad="lagged", **kw)
+    assert sum(h["skipped"] for h in standard) == 0
+    assert standard[-1]["loss"] < standard[0]["loss"]
+    assert sum(h["skipped"] for h in lagged) > 0 or lagged[-1]["loss"] > 10 * standard[-1]["loss"]
+
+
+def test_engine_choice_and_bad_config():
+    import torch
+
+    assert resolve_engine("auto", torch.device("cpu")) == "numba"
+    assert resolve_engine("auto", torch.device("cuda")) == "torch"
+    with pytest.raises(ValueError, match="engine"):
+        resolve_engine("numba", torch.device("cuda"))
+    with pytest.raises(ValueError, match="engine"):
+        resolve_engine("jax", torch.device("cpu"))
+    with pytest.raises(ValueError, match="groups"):
+        CellwiseConfig(epochs=1, eta=0.1, groups=0)
+    with pytest.raises(ValueError, match="nan_policy"):
+        CellwiseConfig(epochs=1, eta=0.1, nan_policy="ignore")
