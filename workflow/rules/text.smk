@@ -91,7 +91,7 @@ rule text_count_cooccurrences:
         mem_mb=lambda wc: get_corpus(wc)["cooccur"]["max_memory_mb"] + 500,
     params:
         cfg=get_cooccur_params,
-        versions=lib_versions("numpy", "scipy", "pyarrow", "torch"),
+        versions=lib_versions("numpy", "scipy", "pyarrow", "numba", "torch"),
     shell:
         "{PY} -m pipeline text count-cooccurrences --config {params.cfg:q} "
         "--weighting {wildcards.weighting} --shard {input.shards}/shard-{wildcards.shard}.parquet "
@@ -110,11 +110,12 @@ rule text_merge_cooccurrences:
         "results/logs/text_merge_cooccurrences/{corpus}/{weighting}.log",
     benchmark:
         "results/benchmarks/text_merge_cooccurrences/{corpus}/{weighting}.tsv"
+    threads: 2  # one sums row blocks while the other writes the previous block
     resources:
         mem_mb=lambda wc: get_corpus(wc)["cooccur"]["max_memory_mb"] + 500,
     params:
         cfg=get_cooccur_params,
-        versions=lib_versions("numpy", "scipy", "pyarrow"),
+        versions=lib_versions("numpy", "scipy", "pyarrow", "numba"),
     shell:
         "{PY} -m pipeline text merge-cooccurrences --config {params.cfg:q} "
         "--vocab {input.vocab} --parts {input.parts} --output {output.table} "
