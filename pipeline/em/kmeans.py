@@ -139,14 +139,16 @@ def update_centers(ops, X, centers, labels, n_clusters: int, counts=None, sums=N
     return sums / counts[:, None]
 
 
-# numpy Lloyd: sklearn's `_lloyd_iter_chunked_dense`, compiled by numba. Each of the n_threads
-# numba threads takes a contiguous run of CHUNK_ROWS-row chunks (OpenMP's static schedule), BLAS
-# held to one thread inside, as sklearn does; per chunk, one GEMM with −2Cᵀ (numba's np.dot calls
-# scipy's BLAS, the one sklearn's Cython calls) into a per-thread tile, then per row ‖c‖² is added,
-# the argmin taken and the row added to its thread's centre sums, reduced after the loop. −2 scales
-# exactly and ‖c‖² comes from numpy's einsum as sklearn's row_norms, so the distances are those of
-# ‖c‖² − 2x·c and the labels sklearn's.
+# numpy Lloyd: sklearn's `_lloyd_iter_chunked_dense`, compiled by numba. Rows are cut into at most
+# MAX_BLOCKS blocks of whole CHUNK_ROWS-row chunks, handed out dynamically to the numba threads
+# (BLAS held to one thread inside, as sklearn does under OpenMP); per chunk, one GEMM with −2Cᵀ
+# (numba's np.dot calls scipy's BLAS, the one sklearn's Cython calls) into a per-block tile, then per
+# row ‖c‖² is added, the argmin taken and the row added to its block's centre sums; the blocks' sums
+# are reduced in block order after the loop, so the result does not depend on the thread count.
+# −2 scales exactly and ‖c‖² comes from numpy's einsum as sklearn's row_norms, so the distances are
+# those of ‖c‖² − 2x·c and the labels sklearn's.
 CHUNK_ROWS = 256
+MAX_BLOCKS = 32
 
 
 def n_threads_default() -> int:
@@ -172,11 +174,11 @@ def _controller() -> ThreadpoolController:
 
 @contextmanager
 def _compiled_threads(n_threads: int):
-    """numba's thread count set to ``n_threads`` and BLAS held to one thread, both restored after."""
+    """numba: ``n_threads`` threads taking one block at a time; BLAS held to one thread. Restored."""
     before = numba.get_num_threads()
     numba.set_num_threads(n_threads)
     try:
-        with _controller().limit(limits=1, user_api="blas"):
+        with _controller().limit(limits=1, user_api="blas"), numba.parallel_chunksize(1):
             yield
     finally:
         numba.set_num_threads(before)
@@ -204,26 +206,25 @@ def mean_variance(Xc: np.ndarray) -> float:
     return float(np.mean(acc / n))
 
 
-@numba.njit(cache=True, nogil=True)
-def _thread_rows(n: int, chunk_rows: int, n_threads: int, t: int):  # pragma: no cover
-    """Rows ``start:stop`` of thread ``t``: whole chunks, split statically (OpenMP's schedule)."""
-    n_chunks = (n + chunk_rows - 1) // chunk_rows
-    per_thread = (n_chunks + n_threads - 1) // n_threads
-    return min(n, t * per_thread * chunk_rows), min(n, (t + 1) * per_thread * chunk_rows)
+def _block_rows(n: int) -> int:
+    """Rows per block: whole chunks, at most MAX_BLOCKS blocks."""
+    n_chunks = -(-n // CHUNK_ROWS)
+    return -(-n_chunks // MAX_BLOCKS) * CHUNK_ROWS
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _lloyd_pass(X, neg2_ct, c_sq, labels, sums, counts, chunk_rows, n_threads, update):
-    """Labels of every row (in place) and, if ``update``, per-cluster sums and counts (in place)."""
+def _lloyd_pass(X, neg2_ct, c_sq, labels, block_sums, block_counts, block_rows, update):
+    """Labels of every row (in place) and, if ``update``, each block's cluster sums and counts."""
     n, n_features = X.shape
     n_clusters = c_sq.shape[0]
-    thread_sums = np.zeros((n_threads, n_clusters, n_features), X.dtype)
-    thread_counts = np.zeros((n_threads, n_clusters), np.int64)
-    for t in numba.prange(n_threads):
-        tile = np.empty((chunk_rows, n_clusters), X.dtype)
-        start, stop = _thread_rows(n, chunk_rows, n_threads, t)
-        for a in range(start, stop, chunk_rows):
-            b = min(a + chunk_rows, stop)
+    for block in numba.prange(-(-n // block_rows)):
+        tile = np.empty((CHUNK_ROWS, n_clusters), X.dtype)
+        sums, counts = block_sums[block], block_counts[block]
+        sums[:] = 0
+        counts[:] = 0
+        stop = min(n, (block + 1) * block_rows)
+        for a in range(block * block_rows, stop, CHUNK_ROWS):
+            b = min(a + CHUNK_ROWS, stop)
             dist = tile[: b - a]
             np.dot(X[a:b], neg2_ct, dist)
             for i in range(b - a):
@@ -234,54 +235,49 @@ def _lloyd_pass(X, neg2_ct, c_sq, labels, sums, counts, chunk_rows, n_threads, u
                         label, best = j, d2
                 labels[a + i] = label
                 if update:
-                    thread_counts[t, label] += 1
+                    counts[label] += 1
                     for f in range(n_features):
-                        thread_sums[t, label, f] += X[a + i, f]
-    if update:
-        sums[:] = 0
-        counts[:] = 0
-        for t in range(n_threads):
-            sums += thread_sums[t]
-            counts += thread_counts[t]
+                        sums[label, f] += X[a + i, f]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _inertia_pass(X, centers, labels, chunk_rows, n_threads):  # pragma: no cover
+def _inertia_pass(X, centers, labels, block_rows):
     n, n_features = X.shape
-    total = np.zeros(n_threads)
-    for t in numba.prange(n_threads):
-        start, stop = _thread_rows(n, chunk_rows, n_threads, t)
-        for i in range(start, stop):
+    totals = np.zeros(-(-n // block_rows))
+    for block in numba.prange(len(totals)):
+        for i in range(block * block_rows, min(n, (block + 1) * block_rows)):
             for f in range(n_features):
                 diff = np.float64(X[i, f]) - np.float64(centers[labels[i], f])
-                total[t] += diff * diff
-    return total.sum()
+                totals[block] += diff * diff
+    return totals.sum()
 
 
-def _assign_numpy(X, centers, labels, sums=None, counts=None):
-    """One pass of :func:`_lloyd_pass` over ``X`` with ``centers``; fills ``labels`` (and sums)."""
+def _assign_numpy(X, centers, labels, update: bool = False):
+    """One pass of :func:`_lloyd_pass`: fills ``labels``; returns the cluster sums and counts."""
     neg2_ct = np.ascontiguousarray(-2.0 * centers.T)
     c_sq = np.einsum("ij,ij->i", centers, centers)  # as sklearn's row_norms
-    update = sums is not None
-    if not update:
-        sums, counts = np.empty_like(centers), np.empty(len(centers), dtype=np.int64)
-    _lloyd_pass(X, neg2_ct, c_sq, labels, sums, counts, CHUNK_ROWS, numba.get_num_threads(), update)
+    block_rows = _block_rows(len(X))
+    n_blocks = -(-len(X) // block_rows)
+    block_sums = np.empty((n_blocks, *centers.shape), dtype=X.dtype)
+    block_counts = np.empty((n_blocks, len(centers)), dtype=np.int64)
+    _lloyd_pass(X, neg2_ct, c_sq, labels, block_sums, block_counts, block_rows, update)
+    return block_sums.sum(axis=0), block_counts.sum(axis=0)
 
 
 def inertia_threaded(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> float:
     """:func:`inertia` by compiled row chunks on the worker threads (same value to rounding)."""
     with _compiled_threads(n_threads_default()):
-        return float(_inertia_pass(X, centers, labels, CHUNK_ROWS, numba.get_num_threads()))
+        return float(_inertia_pass(X, centers, labels, _block_rows(len(X))))
 
 
 def _lloyd_numpy(X, centers, max_iter: int, tol: float):
+    X = np.ascontiguousarray(X)  # row chunks for the GEMM, as sklearn's order="C"
     n_clusters = centers.shape[0]
     labels, labels_old = np.empty(len(X), dtype=np.int64), np.full(len(X), -1, dtype=np.int64)
-    sums, counts = np.empty_like(centers), np.empty(n_clusters, dtype=np.int64)
     strict, converged, n_iter = False, False, 0
     with _compiled_threads(n_threads_default()):
         for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is returned
-            _assign_numpy(X, centers, labels, sums, counts)
+            sums, counts = _assign_numpy(X, centers, labels, update=True)
             weights = counts.astype(X.dtype)
             new = update_centers(NUMPY, X, centers, labels, n_clusters, weights, sums)
             shift = float(((new - centers) ** 2).sum())
