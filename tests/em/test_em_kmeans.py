@@ -119,3 +119,22 @@ def test_same_random_state_same_fit_as_sklearn(init):
     ref = SkKMeans(6, init=init, random_state=3, algorithm="lloyd").fit(X)
     np.testing.assert_array_equal(ours.labels_, ref.labels_)
     assert abs(ours.inertia_ - ref.inertia_) <= 1e-8 * ref.inertia_
+
+
+def test_numpy_lloyd_same_result_for_any_thread_count():
+    # The compiled Lloyd reduces fixed row blocks in order: 1 or 2 threads give the same bits.
+    # F-ordered input is copied to C rows (its column means round differently, as in sklearn).
+    from threadpoolctl import threadpool_limits
+
+    X, _ = make_blobs(20000, n_features=6, centers=7, cluster_std=4.0, random_state=5)
+    init = kmeans_plusplus(X, 7, 0)[0]
+    fits = []
+    for threads, data in ((1, X), (2, X), (2, np.asfortranarray(X))):
+        with threadpool_limits(threads):
+            fits.append(KMeans(7, init=init).fit(data))
+    np.testing.assert_array_equal(fits[1].cluster_centers_, fits[0].cluster_centers_)
+    np.testing.assert_allclose(fits[2].cluster_centers_, fits[0].cluster_centers_, atol=1e-12)
+    ref = SkKMeans(7, init=init, n_init=1, algorithm="lloyd").fit(X)
+    for fit in fits:
+        np.testing.assert_array_equal(fit.labels_, ref.labels_)
+        assert fit.n_iter_ == ref.n_iter_ > 5
