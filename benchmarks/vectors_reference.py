@@ -30,6 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from gensim.test.utils import datapath  # noqa: E402
 
@@ -88,6 +89,9 @@ def _overrides(args, cfg) -> dict:
         "alpha": args.alpha,
         "engine": args.engine,
         "groups": args.groups,
+        "context_smoothing": args.context_smoothing,
+        "adagrad": args.adagrad,
+        "nan_policy": args.nan_policy,
     }
     return {k: v for k, v in wanted.items() if v is not None and hasattr(cfg, k)}
 
@@ -127,6 +131,9 @@ def main() -> None:
         ("--alpha", float),
         ("--engine", str),
         ("--groups", int),
+        ("--context-smoothing", float),
+        ("--adagrad", str),
+        ("--nan-policy", str),
     ):
         p.add_argument(name, type=kind, default=None)
     p.add_argument("--threads", type=int, default=2)
@@ -153,6 +160,8 @@ def main() -> None:
         "train_cpu_s": round(cpu1.user + cpu1.system - cpu0.user - cpu0.system, 1),
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "final_loss": history[-1]["loss"] if history else None,
+        "cells_skipped": sum(h["skipped"] for h in history),
+        "nonfinite_entries": int((~np.isfinite(kv.vectors)).sum()),
         **evaluate(kv),
         "commit": git_state()[0],
         "machine": f"{platform.node()} {os.cpu_count()} cpu",

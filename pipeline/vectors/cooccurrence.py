@@ -57,12 +57,18 @@ class Cooccurrence:
         return Cooccurrence(self.i[keep], self.j[keep], self.x[keep], self.counts)
 
 
-def pmi_targets(cooc: Cooccurrence) -> np.ndarray:
-    """PMI of every cell, float64 (nnz,), with Z summed over the off-diagonal cells only."""
+def pmi_targets(cooc: Cooccurrence, smoothing: float = 1.0) -> np.ndarray:
+    """PMI of every cell, float64 (nnz,), with Z summed over the off-diagonal cells only.
+
+    ``smoothing`` c is context-distribution smoothing (Levy, Goldberg & Dagan, TACL 2015):
+    P(w) = N_w^c / Σ_v N_v^c in the normaliser. One table fits both sides of a cell, so both
+    sides are smoothed and the target stays symmetric. c = 1 is the post's target.
+    """
     off = cooc.i != cooc.j
     log_z = np.log(cooc.x[off].sum())
-    log_n = np.log(cooc.counts.sum(dtype=np.float64))
-    log_counts = np.log(cooc.counts.astype(np.float64))
+    counts = cooc.counts.astype(np.float64)
+    log_n = np.log((counts**smoothing).sum())
+    log_counts = smoothing * np.log(counts)
     return np.log(cooc.x) - log_z - log_counts[cooc.i] - log_counts[cooc.j] + 2.0 * log_n
 
 

@@ -42,9 +42,10 @@ class SimplerGloveConfig:
     nan_policy: str = "raise"
     engine: str = "auto"
     groups: int = 32
+    context_smoothing: float = 1.0
 
     def __post_init__(self):
-        for key in ("dim", "x_max", "alpha"):
+        for key in ("dim", "x_max", "alpha", "context_smoothing"):
             if getattr(self, key) <= 0:
                 raise ValueError(f"{key}: must be positive, got {getattr(self, key)}")
         if self.weighting not in ("unit", "harmonic"):
@@ -90,7 +91,7 @@ def train_simpler_glove(
     engine = resolve_engine(cfg.engine, device)
     generator = torch.Generator().manual_seed(random_state)
     off = cooc.off_diagonal()
-    target = pmi_targets(off)
+    target = pmi_targets(off, cfg.context_smoothing)
     weight = glove_weights(off.x, cfg.x_max, cfg.alpha, cfg.truncate)
     model = SimplerGlove(cooc.vocab_size, cfg.dim, generator, device)
     if engine == "numba":

@@ -210,10 +210,7 @@ def test_diverging_training_exits_2_naming_the_step(text_dir, tmp_path, capsys):
             str(tmp_path / "h.parquet"),
         ]
     )
-    assert (
-        code == 2
-        and "training diverged at step 1 (epoch 1): " in capsys.readouterr().err
-    )
+    assert code == 2 and "training diverged at step 1 (epoch 1): " in capsys.readouterr().err
     assert not (tmp_path / "v.kv").exists()
 
 

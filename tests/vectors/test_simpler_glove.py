@@ -21,6 +21,11 @@ def test_pmi_targets_by_hand():
     assert t[0] == pytest.approx(expect_01)
     assert t[2] == pytest.approx(np.log((1 / z) / ((4 / 8) * (2 / 8))))
     assert len(cooc.off_diagonal().x) == 4
+    # smoothing c: P(w) = N_w^c / sum N^c on both sides
+    c, norm = 0.75, 4**0.75 + 2 * 2**0.75
+    smoothed = np.log((3 / z) / ((4**c / norm) * (2**c / norm)))
+    assert pmi_targets(cooc, c)[0] == pytest.approx(smoothed)
+    assert pmi_targets(cooc, 1.0) == pytest.approx(t)
 
 
 def test_weights_with_and_without_truncation():
