@@ -92,6 +92,7 @@ def _overrides(args, cfg) -> dict:
         "context_smoothing": args.context_smoothing,
         "adagrad": args.adagrad,
         "nan_policy": args.nan_policy,
+        "weighting": args.weighting,
     }
     return {k: v for k, v in wanted.items() if v is not None and hasattr(cfg, k)}
 
@@ -134,6 +135,7 @@ def main() -> None:
         ("--context-smoothing", float),
         ("--adagrad", str),
         ("--nan-policy", str),
+        ("--weighting", str),
     ):
         p.add_argument(name, type=kind, default=None)
     p.add_argument("--threads", type=int, default=2)
