@@ -39,6 +39,10 @@ WEIGHTINGS = ("unit", "harmonic")
 PART_SCHEMA = pa.schema([("i", pa.int32()), ("j", pa.int32()), ("x", pa.float64())])
 COOC_SCHEMA = PART_SCHEMA.append(pa.field("diag", pa.bool_()))
 ROW_GROUP = 1 << 20
+#: Parts are intermediate and read once: uncompressed, and only the sorted ``i`` column
+#: dictionary-encoded (it run-length encodes to almost nothing); measured on a 29M-row part this
+#: writes 1.6x and reads 1.3x faster than the defaults, at 337 MB instead of 90 MB.
+PART_OPTIONS = {"compression": "none", "use_dictionary": ["i"]}
 #: Bytes per entry while a merge block is summed: reader buffers, the concatenated block, sort
 #: keys and order, the gathered copies and the output (measured peak RSS over block entries).
 MERGE_BYTES_PER_ENTRY = 128
@@ -205,7 +209,9 @@ def _count_compiled(ids, doc, size, cfg: CooccurConfig, harmonic: bool) -> Itera
     acc.sort_indices()
     indptr, indices, data = kernels.assemble(dense, offsets, limits, acc.indptr.astype(np.int64), acc.indices, acc.data)
     del dense
-    yield sp.csr_matrix((data, indices, indptr), shape=(size, size))
+    full = sp.csr_matrix((data, indices, indptr), shape=(size, size))
+    full.has_sorted_indices = True  # assemble writes each row in column order
+    yield full
 
 
 def _chunks(tally: np.ndarray, cap: int, n: int) -> Iterator[tuple[int, int]]:
@@ -256,9 +262,10 @@ def _count_torch(ids, doc, size, cfg: CooccurConfig, weighting: str, device: str
 
 def write_csr(m: sp.csr_matrix, writer: pq.ParquetWriter, with_diag: bool = False) -> None:
     """Append the non-zeros of ``m`` in (i, j) order."""
-    m.sort_indices()
-    coo = m.tocoo()
-    _write_entries(writer, coo.row.astype(np.int32), coo.col.astype(np.int32), coo.data.astype(np.float64), with_diag)
+    m.sort_indices()  # a no-op for matrices flagged as sorted
+    rows = np.repeat(np.arange(m.shape[0], dtype=np.int32), np.diff(m.indptr))
+    cols = m.indices.astype(np.int32, copy=False)
+    _write_entries(writer, rows, cols, m.data.astype(np.float64, copy=False), with_diag)
 
 
 class _RowReader:
@@ -369,8 +376,7 @@ def count_shard(
     """Count one shard's stream into one sorted symmetric part file (spilling if needed)."""
     spills: list[Path] = []
     try:
-        # Parts are intermediate and read once: uncompressed reads 4x faster than snappy here.
-        with parquet_writer(out_path, PART_SCHEMA, provenance, compression="none") as writer:
+        with parquet_writer(out_path, PART_SCHEMA, provenance, **PART_OPTIONS) as writer:
             last = None
             for m in count_matrices(ids, doc, size, cfg, weighting, device):
                 if last is not None:
@@ -389,7 +395,7 @@ def count_shard(
 
 def _spill(m: sp.csr_matrix, out_path: Path, n: int) -> Path:
     path = out_path.with_name(f".{out_path.name}.spill{n}")
-    with pq.ParquetWriter(path, PART_SCHEMA, compression="none") as writer:
+    with pq.ParquetWriter(path, PART_SCHEMA, **PART_OPTIONS) as writer:
         write_csr(m, writer)
     return path
 
