@@ -315,10 +315,13 @@ class _RowReader:
 def sum_sorted_runs(
     pieces: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], size: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sum entries given as runs sorted by (i, j): a compiled pairwise merge, equal keys summed."""
-    i, j, x = (np.concatenate([p[k] for p in pieces]) for k in range(3))
-    bounds = np.concatenate([[0], np.cumsum([len(p[0]) for p in pieces])]).astype(np.int64)
-    return kernels.merge_runs(i, j, x, bounds, size)
+    """Sum runs of (i, j, x) entries, each sorted by (i, j) with unique keys: compiled merges of
+    pairs of runs, round after round (no concatenation; O(n log k) for k runs)."""
+    pieces = list(pieces)
+    while len(pieces) > 1:
+        merged = [kernels.merge_two(*a, *b, size) for a, b in zip(pieces[::2], pieces[1::2], strict=False)]
+        pieces = merged + ([pieces[-1]] if len(pieces) % 2 else [])
+    return pieces[0]
 
 
 def _write_entries(writer: pq.ParquetWriter, i, j, x, with_diag: bool) -> None:

@@ -10,7 +10,7 @@ row's dense columns all come before its overflow columns, so the final CSR row i
 prefix followed by the overflow row: no merge.
 
 All kernels are single-threaded: the workflow already counts one shard per core. The merge
-kernels release the GIL, so that the merge can write one block while it sums the next.
+kernel releases the GIL, so that the merge can write one block while it sums the next.
 """
 
 from __future__ import annotations
@@ -181,58 +181,34 @@ def assemble(dense, offsets, limits, ov_ptr, ov_cols, ov_vals):
 
 
 @njit(cache=True, nogil=True)
-def _merge_pair(i, j, x, a, a_end, b, b_end, size, oi, oj, ox, out):
-    """Merge runs [a, a_end) and [b, b_end) into the outputs from ``out`` on, summing equal
-    keys; returns the new ``out``."""
-    first = out
+def merge_two(i1, j1, x1, i2, j2, x2, size):
+    """Merge two runs sorted by (i, j) into one, summing equal keys (also within a run)."""
+    n1, n2 = len(i1), len(i2)
+    oi = np.empty(n1 + n2, dtype=np.int32)
+    oj = np.empty(n1 + n2, dtype=np.int32)
+    ox = np.empty(n1 + n2, dtype=np.float64)
+    a = b = out = 0
     last = np.int64(-1)
-    while a < a_end or b < b_end:
-        if b >= b_end:
+    while a < n1 or b < n2:
+        if b >= n2:
             take_a = True
-        elif a >= a_end:
+        elif a >= n1:
             take_a = False
         else:
-            take_a = np.int64(i[a]) * size + j[a] <= np.int64(i[b]) * size + j[b]
-        s = a if take_a else b
+            take_a = np.int64(i1[a]) * size + j1[a] <= np.int64(i2[b]) * size + j2[b]
         if take_a:
+            i, j, x = i1[a], j1[a], x1[a]
             a += 1
         else:
+            i, j, x = i2[b], j2[b], x2[b]
             b += 1
-        key = np.int64(i[s]) * size + j[s]
-        if out > first and key == last:
-            ox[out - 1] += x[s]
+        key = np.int64(i) * size + j
+        if key == last:
+            ox[out - 1] += x
         else:
-            oi[out] = i[s]
-            oj[out] = j[s]
-            ox[out] = x[s]
+            oi[out] = i
+            oj[out] = j
+            ox[out] = x
             last = key
             out += 1
-    return out
-
-
-@njit(cache=True, nogil=True)
-def merge_runs(i, j, x, bounds, size):
-    """Sum entries given as runs sorted by (i, j) (run r is [bounds[r], bounds[r + 1])).
-
-    Runs are merged pairwise, equal keys summed, until one remains; returns (i, j, x).
-    """
-    oi, oj, ox = np.empty_like(i), np.empty_like(j), np.empty_like(x)
-    runs = bounds
-    rounds = 0
-    while True:
-        if rounds == 1:  # the spare buffers are the inputs now: never write into those
-            oi, oj, ox = np.empty_like(i), np.empty_like(j), np.empty_like(x)
-        rounds += 1
-        merged = np.empty((len(runs) + 2) // 2, dtype=np.int64)
-        merged[0] = 0
-        out = 0
-        for r in range(0, len(runs) - 1, 2):
-            b_end = runs[r + 2] if r + 2 < len(runs) else runs[r + 1]
-            out = _merge_pair(i, j, x, runs[r], runs[r + 1], runs[r + 1], b_end, size, oi, oj, ox, out)
-            merged[r // 2 + 1] = out
-        i, oi = oi[:out], i
-        j, oj = oj[:out], j
-        x, ox = ox[:out], x
-        runs = merged
-        if len(runs) <= 2:
-            return i.copy(), j.copy(), x.copy()
+    return oi[:out], oj[:out], ox[:out]

@@ -141,19 +141,21 @@ def test_torch_backend_equals_compiled_kernels():
             np.testing.assert_allclose(a.toarray(), symmetrize(b).toarray(), rtol=1e-13)
 
 
-def test_merge_runs_sums_equal_keys_across_and_within_runs():
-    from pipeline.text.kernels import merge_runs
+@pytest.mark.parametrize("n_runs", [1, 2, 3, 5])
+def test_sum_sorted_runs_equals_a_dictionary_sum(n_runs):
+    from pipeline.text.cooccur import sum_sorted_runs
 
-    runs = [[(0, 1, 1.0), (0, 1, 2.0), (2, 0, 1.0)], [(0, 0, 5.0), (0, 1, 1.0)], [], [(1, 1, 1.0), (2, 0, 3.0)]]
-    flat = [e for r in runs for e in r]
-    i, j, x = (np.array([e[k] for e in flat], dtype=dt) for k, dt in enumerate((np.int32, np.int32, float)))
-    bounds = np.cumsum([0] + [len(r) for r in runs]).astype(np.int64)
-    oi, oj, ox = merge_runs(i, j, x, bounds, 3)
-    assert list(zip(oi.tolist(), oj.tolist(), ox.tolist(), strict=True)) == [
-        (0, 0, 5.0), (0, 1, 4.0), (1, 1, 1.0), (2, 0, 4.0)
-    ]
-    oi, oj, ox = merge_runs(i[:3], j[:3], x[:3], np.array([0, 3], dtype=np.int64), 3)  # one run
-    assert list(zip(oi.tolist(), oj.tolist(), ox.tolist(), strict=True)) == [(0, 1, 3.0), (2, 0, 1.0)]
+    rng = np.random.default_rng(n_runs)
+    runs, expected = [], defaultdict(float)
+    for r in range(n_runs):
+        keys = np.unique(rng.integers(0, 7 * 7, size=20 if r != 1 else 0))  # run 1 is empty
+        x = rng.random(len(keys))
+        runs.append(((keys // 7).astype(np.int32), (keys % 7).astype(np.int32), x))
+        for k, v in zip(keys.tolist(), x.tolist(), strict=True):
+            expected[divmod(k, 7)] += v
+    i, j, x = sum_sorted_runs(runs, 7)
+    assert list(zip(i.tolist(), j.tolist(), strict=True)) == sorted(expected)
+    np.testing.assert_allclose(x, [expected[k] for k in sorted(expected)], rtol=1e-15)
 
 
 @pytest.mark.parametrize("window", [0, -3])
