@@ -144,35 +144,43 @@ def reduce_rows(indptr, cols, dists, harmonic, size):
 
 @njit(cache=True)
 def assemble(dense, offsets, limits, ov_ptr, ov_cols, ov_vals):
-    """Full symmetric CSR: per row, the dense non-zeros (columns below the diagonal read from the
-    transposed triangle) followed by the overflow entries."""
+    """Full symmetric CSR: per row, the dense non-zeros left of the diagonal (from the transposed
+    triangle), then the row's own triangle segment, then its overflow entries.
+
+    Two sequential scans of the triangle: one counts, one writes (row r's own entries in place,
+    their mirror images to the next free slot of the rows they name, which by then are the only
+    rows still missing them).
+    """
     size = len(limits)
+    below = np.zeros(size, dtype=np.int64)  # dense non-zeros left of the diagonal, per row
+    own = np.zeros(size, dtype=np.int64)
+    for r in range(size):
+        base = offsets[r]
+        for c in range(offsets[r + 1] - base):
+            if dense[base + c] != 0.0:
+                own[r] += 1
+                if c > 0:
+                    below[r + c] += 1
     indptr = np.zeros(size + 1, dtype=np.int64)
     for r in range(size):
-        nnz = 0
-        for c in range(min(r, limits[r])):
-            if dense[offsets[c] + r - c] != 0.0:
-                nnz += 1
-        for k in range(offsets[r], offsets[r + 1]):
-            if dense[k] != 0.0:
-                nnz += 1
-        indptr[r + 1] = indptr[r] + nnz + ov_ptr[r + 1] - ov_ptr[r]
+        indptr[r + 1] = indptr[r] + below[r] + own[r] + ov_ptr[r + 1] - ov_ptr[r]
     indices = np.empty(indptr[size], dtype=np.int32)
     data = np.empty(indptr[size], dtype=np.float64)
+    cursor = indptr[:-1].copy()  # next free slot of each row's left-of-diagonal segment
     for r in range(size):
-        k = indptr[r]
-        for c in range(min(r, limits[r])):
-            v = dense[offsets[c] + r - c]
+        k = indptr[r] + below[r]
+        base = offsets[r]
+        for c in range(offsets[r + 1] - base):
+            v = dense[base + c]
             if v != 0.0:
-                indices[k] = c
+                indices[k] = r + c
                 data[k] = v
                 k += 1
-        for c in range(r, r + offsets[r + 1] - offsets[r]):
-            v = dense[offsets[r] + c - r]
-            if v != 0.0:
-                indices[k] = c
-                data[k] = v
-                k += 1
+                if c > 0:
+                    t = cursor[r + c]
+                    indices[t] = r
+                    data[t] = v
+                    cursor[r + c] = t + 1
         for t in range(ov_ptr[r], ov_ptr[r + 1]):
             indices[k] = ov_cols[t]
             data[k] = ov_vals[t]
