@@ -207,7 +207,7 @@ def _count_compiled(ids, doc, size, cfg: CooccurConfig, harmonic: bool) -> Itera
     if acc is None:
         acc = sp.csr_matrix((size, size), dtype=np.float64)
     acc.sort_indices()
-    indptr, indices, data = kernels.assemble(dense, offsets, limits, acc.indptr.astype(np.int64), acc.indices, acc.data)
+    indptr, indices, data = kernels.assemble(dense, offsets, acc.indptr.astype(np.int64), acc.indices, acc.data)
     del dense
     full = sp.csr_matrix((data, indices, indptr), shape=(size, size))
     full.has_sorted_indices = True  # assemble writes each row in column order

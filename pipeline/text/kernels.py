@@ -143,7 +143,7 @@ def reduce_rows(indptr, cols, dists, harmonic, size):
 
 
 @njit(cache=True)
-def assemble(dense, offsets, limits, ov_ptr, ov_cols, ov_vals):
+def assemble(dense, offsets, ov_ptr, ov_cols, ov_vals):
     """Full symmetric CSR: per row, the dense non-zeros left of the diagonal (from the transposed
     triangle), then the row's own triangle segment, then its overflow entries.
 
@@ -151,7 +151,7 @@ def assemble(dense, offsets, limits, ov_ptr, ov_cols, ov_vals):
     their mirror images to the next free slot of the rows they name, which by then are the only
     rows still missing them).
     """
-    size = len(limits)
+    size = len(offsets) - 1
     below = np.zeros(size, dtype=np.int64)  # dense non-zeros left of the diagonal, per row
     own = np.zeros(size, dtype=np.int64)
     for r in range(size):
