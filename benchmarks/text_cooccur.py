@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -37,31 +38,38 @@ from pipeline.text.shards import read_shard  # noqa: E402
 from pipeline.text.vocab import type_to_vocab_map  # noqa: E402
 
 
+TIME_FORMAT = "%e %M %U %S"  # wall s, peak RSS KB, user s, system s
+
+
+def _time_record(path: str) -> tuple[int, float]:
+    """(peak RSS KB, CPU seconds) from a /usr/bin/time output file."""
+    _, rss_kb, user, system = Path(path).read_text().split()[-4:]
+    return int(rss_kb), float(user) + float(system)
+
+
 def timed(cmd: list[str]) -> dict:
-    """Run ``cmd`` under /usr/bin/time; wall seconds and peak RSS in MB."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
-        start = time.perf_counter()
-        subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", t.name, *cmd], check=True)
-        wall = time.perf_counter() - start
-        _, rss_kb = Path(t.name).read_text().split()[-2:]
-    return {"wall_s": round(wall, 2), "peak_rss_mb": round(int(rss_kb) / 1024)}
+    """Run ``cmd`` under /usr/bin/time; wall seconds, CPU seconds and peak RSS in MB."""
+    return parallel([cmd])
 
 
 def parallel(cmds: list[list[str]]) -> dict:
-    """Run commands at once (as snakemake --cores N does); total wall, max peak RSS."""
+    """Run commands at once (as snakemake --cores N does); total wall, summed CPU, max peak RSS."""
     start = time.perf_counter()
     outs = []
     procs = []
     for cmd in cmds:
         out = tempfile.NamedTemporaryFile("r", suffix=".time", delete=False)
         outs.append(out.name)
-        procs.append(subprocess.Popen(["/usr/bin/time", "-f", "%e %M", "-o", out.name, *cmd]))
+        procs.append(subprocess.Popen(["/usr/bin/time", "-f", TIME_FORMAT, "-o", out.name, *cmd]))
     for p in procs:
         if p.wait() != 0:
             raise RuntimeError(f"command failed: {p.args}")
     wall = time.perf_counter() - start
-    rss = max(int(Path(o).read_text().split()[-1]) for o in outs)
-    return {"wall_s": round(wall, 2), "peak_rss_mb": round(rss / 1024)}
+    records = [_time_record(o) for o in outs]
+    for o in outs:
+        Path(o).unlink()
+    return {"wall_s": round(wall, 2), "cpu_s": round(sum(c for _, c in records), 2),
+            "peak_rss_mb": round(max(r for r, _ in records) / 1024)}
 
 
 def peer_per_offset_count(ids, doc, size, window, weighting):
@@ -94,8 +102,8 @@ def main() -> None:
     py = [sys.executable, "-m", "pipeline", "text"]
     corpus_cfg = json.dumps({"language": "en", "format": args.format, "tokenizer": args.tokenizer, "shards": args.shards})
     cooc_cfg = json.dumps({"window": args.window, "max_memory_mb": args.max_memory_mb, "device": "cpu"})
-    record = {"machine": f"{platform.node()} ({platform.processor() or platform.machine()}), "
-              f"{len(__import__('os').sched_getaffinity(0))} cores",
+    record = {"load_average_before": os.getloadavg(), "machine": f"{platform.node()} ({platform.processor() or platform.machine()}), "
+              f"{len(os.sched_getaffinity(0))} cores",
               "commit": git_state()[0][:10], "date": time.strftime("%Y-%m-%d"), "args": vars(args)}
 
     if args.reuse_corpus and not args.workdir:
@@ -149,6 +157,7 @@ def main() -> None:
             record[weighting]["max_relative_difference_to_peer"] = float(rel)
             record[weighting]["equal_to_peer"] = bool(mine.nnz == peer.nnz and rel < 1e-12)
             del peer, mine, diff
+    record["load_average_after"] = os.getloadavg()
     print(json.dumps(record, indent=2))
     (work / "benchmark.json").write_text(json.dumps(record, indent=2))
 
