@@ -37,7 +37,6 @@ from pipeline.text.cooccur import in_vocabulary_stream  # noqa: E402
 from pipeline.text.shards import read_shard  # noqa: E402
 from pipeline.text.vocab import type_to_vocab_map  # noqa: E402
 
-
 TIME_FORMAT = "%e %M %U %S"  # wall s, peak RSS KB, user s, system s
 
 
