@@ -96,6 +96,13 @@ class NumpyOps:
     def solve_lower(lower, rhs):
         return scipy.linalg.solve_triangular(lower, rhs, lower=True)
 
+    @staticmethod
+    def addmm(row, a, b):
+        """``row + a @ b`` (row broadcast over the rows), the product's buffer reused."""
+        out = a @ b
+        out += row
+        return out
+
     def bincount(self, index, weights, minlength):
         return np.bincount(index, weights=weights, minlength=minlength).astype(self.dtype)
 
@@ -180,6 +187,10 @@ class TorchOps:
 
     def solve_lower(self, lower, rhs):
         return self.torch.linalg.solve_triangular(lower, rhs, upper=False)
+
+    def addmm(self, row, a, b):
+        """``row + a @ b`` in one BLAS call (beta = 1): no product temporary."""
+        return self.torch.addmm(row, a, b)
 
     def bincount(self, index, weights, minlength):
         return self.torch.bincount(index, weights=weights, minlength=minlength).to(self.dtype)

@@ -79,10 +79,11 @@ def initial_centers(X: np.ndarray, n_clusters: int, init, rng) -> np.ndarray:
 def assign_labels(ops, X, centers, chunk: int = CHUNK_SIZE):
     """Index of the nearest centre per row, by chunks of rows (O(chunk·K) memory)."""
     c_sq = (centers * centers).sum(axis=1)
+    neg2_ct = -2 * centers.T  # x·(−2c) = −2(x·c) exactly: the distances of ‖c‖² − 2x·c
     labels = ops.empty_index(X.shape[0])
     for start in range(0, X.shape[0], chunk):
         block = X[start : start + chunk]
-        labels[start : start + chunk] = ops.argmin(c_sq[None, :] - 2 * (block @ centers.T), 1)
+        labels[start : start + chunk] = ops.argmin(ops.addmm(c_sq, block, neg2_ct), 1)
     return labels
 
 
