@@ -93,6 +93,7 @@ def _overrides(args, cfg) -> dict:
         "adagrad": args.adagrad,
         "nan_policy": args.nan_policy,
         "weighting": args.weighting,
+        "subsample": args.subsample,
     }
     return {k: v for k, v in wanted.items() if v is not None and hasattr(cfg, k)}
 
@@ -136,6 +137,7 @@ def main() -> None:
         ("--adagrad", str),
         ("--nan-policy", str),
         ("--weighting", str),
+        ("--subsample", float),
     ):
         p.add_argument(name, type=kind, default=None)
     p.add_argument("--threads", type=int, default=2)

@@ -78,6 +78,15 @@ def glove_weights(x: np.ndarray, x_max: float, alpha: float, truncate: bool) -> 
     return np.minimum(w, 1.0) if truncate else w
 
 
+def keep_probabilities(counts: np.ndarray, threshold: float) -> np.ndarray:
+    """word2vec's subsampling keep probability min(1, √(t/p) + t/p) of every word (V,);
+    all ones when ``threshold`` t is 0."""
+    if threshold <= 0:
+        return np.ones(len(counts))
+    ratio = threshold / (counts / counts.sum(dtype=np.float64))
+    return np.minimum(1.0, np.sqrt(ratio) + ratio)
+
+
 def shuffled_batches(
     n: int, batch_size: int, generator: torch.Generator, device: torch.device
 ) -> Iterator[torch.Tensor]:

@@ -16,7 +16,12 @@ import torch
 
 from pipeline.vectors.cellwise import CellwiseConfig
 from pipeline.vectors.cellwise import fit as fit_cellwise
-from pipeline.vectors.cooccurrence import Cooccurrence, glove_weights, pmi_targets
+from pipeline.vectors.cooccurrence import (
+    Cooccurrence,
+    glove_weights,
+    keep_probabilities,
+    pmi_targets,
+)
 from pipeline.vectors.training import (
     LoopConfig,
     as_tensors,
@@ -43,11 +48,14 @@ class SimplerGloveConfig:
     engine: str = "auto"
     groups: int = 32
     context_smoothing: float = 1.0
+    subsample: float = 0.0
 
     def __post_init__(self):
         for key in ("dim", "x_max", "alpha", "context_smoothing"):
             if getattr(self, key) <= 0:
                 raise ValueError(f"{key}: must be positive, got {getattr(self, key)}")
+        if self.subsample < 0:
+            raise ValueError(f"subsample: must be at least 0, got {self.subsample}")
         if self.weighting not in ("unit", "harmonic"):
             raise ValueError(f"weighting: expected unit or harmonic, got {self.weighting!r}")
 
@@ -93,6 +101,8 @@ def train_simpler_glove(
     off = cooc.off_diagonal()
     target = pmi_targets(off, cfg.context_smoothing)
     weight = glove_weights(off.x, cfg.x_max, cfg.alpha, cfg.truncate)
+    keep = keep_probabilities(cooc.counts, cfg.subsample)
+    weight = weight * keep[off.i] * keep[off.j]
     model = SimplerGlove(cooc.vocab_size, cfg.dim, generator, device)
     if engine == "numba":
         tables = {"W": model.tables["W"].numpy()}  # shares memory: trained in place

@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.vectors.cooccurrence import Cooccurrence, glove_weights, pmi_targets
+from pipeline.vectors.cooccurrence import (
+    Cooccurrence,
+    glove_weights,
+    keep_probabilities,
+    pmi_targets,
+)
 from pipeline.vectors.simpler_glove import SimplerGlove, SimplerGloveConfig, train_simpler_glove
 from pipeline.vectors.training import DivergenceError
 
@@ -26,6 +31,13 @@ def test_pmi_targets_by_hand():
     smoothed = np.log((3 / z) / ((4**c / norm) * (2**c / norm)))
     assert pmi_targets(cooc, c)[0] == pytest.approx(smoothed)
     assert pmi_targets(cooc, 1.0) == pytest.approx(t)
+
+
+def test_keep_probabilities_as_word2vec():
+    counts = np.array([900, 90, 10])  # p = 0.9, 0.09, 0.01
+    keep = keep_probabilities(counts, 1e-2)
+    assert keep == pytest.approx([np.sqrt(1 / 90) + 1 / 90, np.sqrt(1 / 9) + 1 / 9, 1.0])
+    assert keep_probabilities(counts, 0) == pytest.approx([1, 1, 1])
 
 
 def test_weights_with_and_without_truncation():
