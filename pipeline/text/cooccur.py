@@ -36,6 +36,8 @@ from pipeline.text import kernels
 log = logging.getLogger(__name__)
 
 WEIGHTINGS = ("unit", "harmonic")
+#: The overflow buckets keep each pair's distance as uint16.
+MAX_WINDOW = 65535
 PART_SCHEMA = pa.schema([("i", pa.int32()), ("j", pa.int32()), ("x", pa.float64())])
 COOC_SCHEMA = PART_SCHEMA.append(pa.field("diag", pa.bool_()))
 ROW_GROUP = 1 << 20
@@ -72,8 +74,8 @@ class CooccurConfig:
     device: str = "cpu"
 
     def __post_init__(self):
-        if not isinstance(self.window, int) or self.window < 1:
-            raise ValueError(f"cooccur.window: expected an integer >= 1, got {self.window!r}")
+        if not isinstance(self.window, int) or not 1 <= self.window <= MAX_WINDOW:
+            raise ValueError(f"cooccur.window: expected an integer in [1, {MAX_WINDOW}], got {self.window!r}")
         bad = [w for w in self.weightings if w not in WEIGHTINGS]
         if bad or not self.weightings:
             raise ValueError(f"cooccur.weightings: expected a non-empty subset of {WEIGHTINGS}, got {self.weightings}")

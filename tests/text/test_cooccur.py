@@ -158,7 +158,7 @@ def test_sum_sorted_runs_equals_a_dictionary_sum(n_runs):
     np.testing.assert_allclose(x, [expected[k] for k in sorted(expected)], rtol=1e-15)
 
 
-@pytest.mark.parametrize("window", [0, -3])
+@pytest.mark.parametrize("window", [0, -3, 65536])
 def test_window_below_one_is_rejected(window):
     with pytest.raises(ValueError, match="cooccur.window"):
         CooccurConfig(window=window)
