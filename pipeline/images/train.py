@@ -30,6 +30,7 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
+from pipeline import devices
 from pipeline.images.activations import activations
 from pipeline.images.ema import make_ema
 from pipeline.images.loader import ImageDataset, batch_stream
@@ -85,12 +86,7 @@ class NonFiniteLossError(ValueError):
 
 def resolve_device(requested: str, threads: int = 1) -> torch.device:
     """``auto`` = CUDA when present, else CPU with ``threads`` intra-op threads."""
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            "train.device: 'cuda' requested but torch.cuda.is_available() is False (no CUDA "
-            "device, or a CPU-only torch build); set device to 'auto' or 'cpu'"
-        )
-    if requested == "cpu" or (requested == "auto" and not torch.cuda.is_available()):
+    if devices.resolve_device(requested, "train.device") == "cpu":
         torch.set_num_threads(max(1, threads))
         return torch.device("cpu")
     local_rank = int(os.environ.get("LOCAL_RANK", 0))

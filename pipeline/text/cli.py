@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 
 from pipeline import io, provenance
 from pipeline.cli import add_config_argument, load_section
+from pipeline.devices import resolve_device
 from pipeline.text import cooccur, corpus, shards, vocab
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def _vocab_map(types_path: Path, vocab_path: Path):
 
 def count_cooccurrences(args: argparse.Namespace) -> None:
     cfg = load_section(cooccur.CooccurConfig, args.config, "cooccur")
-    device = cooccur.resolve_device(cfg.device)
+    device = resolve_device(cfg.device, "cooccur.device")
     mapping, size = _vocab_map(args.types, args.vocab)
     ids, offsets = shards.read_shard(io.require_file(args.shard, "shard"))
     ids, doc = cooccur.in_vocabulary_stream(ids, offsets, mapping)

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
+from pipeline.devices import DEVICES
 from pipeline.io import DataError, parquet_writer
 from pipeline.text import kernels
 
@@ -81,8 +82,8 @@ class CooccurConfig:
             raise ValueError(f"cooccur.weightings: expected a non-empty subset of {WEIGHTINGS}, got {self.weightings}")
         if self.max_memory_mb < 64:
             raise ValueError(f"cooccur.max_memory_mb: expected >= 64, got {self.max_memory_mb}")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"cooccur.device: expected auto, cpu or cuda, got {self.device!r}")
+        if self.device not in DEVICES:
+            raise ValueError(f"cooccur.device: expected one of {', '.join(DEVICES)}, got {self.device!r}")
 
     @property
     def budget_bytes(self) -> int:
@@ -150,19 +151,6 @@ def _count_chunk_torch(a, b, w, size, device):
 def symmetrize(m: sp.csr_matrix) -> sp.csr_matrix:
     """M + Mᵀ: each left→right count also counts right→left (the diagonal doubles, as in GloVe)."""
     return (m + m.T.tocsr()).tocsr()
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` → ``cuda`` when a CUDA device is present, else ``cpu``; ``cuda`` without one is an error."""
-    if device == "cpu":
-        return "cpu"
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if device == "cuda":
-        raise ValueError("cooccur.device: cuda requested but torch finds no CUDA device")
-    return "cpu"
 
 
 def count_matrices(

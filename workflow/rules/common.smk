@@ -21,7 +21,14 @@ for _domain in DOMAINS:
 PY = sys.executable
 PKG = Path(workflow.basedir) / "pipeline"
 # Core modules every verb imports; editing them reruns every rule.
-CORE_CODE = ["__init__.py", "__main__.py", "cli.py", "io.py", "provenance.py"]
+CORE_CODE = [
+    "__init__.py",
+    "__main__.py",
+    "cli.py",
+    "devices.py",
+    "io.py",
+    "provenance.py",
+]
 
 
 def canon(obj):
