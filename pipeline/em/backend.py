@@ -7,10 +7,15 @@ fitted estimator looks the same whichever backend produced it.
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
+
+import numba
 import numpy as np
 import scipy.linalg
 import scipy.sparse
 import scipy.special
+from threadpoolctl import ThreadpoolController
 
 BACKENDS = ("numpy", "torch")
 
@@ -24,6 +29,45 @@ def resolve_device(device: str) -> str:
     except ImportError:  # pragma: no cover - torch is a dependency
         return "cpu"
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def n_threads_default() -> int:
+    """Worker threads: the BLAS thread limit in force (``threadpoolctl``), at most the CPUs."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    info = _controller().select(user_api="blas").info()
+    blas = max((lib["num_threads"] for lib in info), default=cpus)
+    return max(1, min(cpus, blas, numba.config.NUMBA_NUM_THREADS))
+
+
+_CONTROLLER: list = []
+
+
+def _controller() -> ThreadpoolController:
+    """One ``ThreadpoolController`` per process (building one scans the loaded libraries)."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
+
+
+@contextmanager
+def compiled_threads(n_threads: int, dynamic: bool = True):
+    """numba on ``n_threads`` threads, BLAS held to one thread inside them; both restored after.
+
+    The compiled kernels (K-means' Lloyd, pLSA's EM sweep) call BLAS from the numba threads, as
+    sklearn's OpenMP loops do. ``dynamic``: a prange's iterations go out one at a time (for a few
+    coarse blocks; never for a kernel with array expressions, which would go element by element).
+    """
+    before = numba.get_num_threads()
+    numba.set_num_threads(n_threads)
+    try:
+        with _controller().limit(limits=1, user_api="blas"):
+            with numba.parallel_chunksize(1 if dynamic else 0):
+                yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def get_ops(backend: str, device: str = "auto", dtype: str = "float64"):

@@ -12,9 +12,7 @@ the update ``c_j = Σ_i C_ij x_i / Σ_i C_ij``; as M → ∞ this is Lloyd's ste
 
 from __future__ import annotations
 
-import os
 import warnings
-from contextlib import contextmanager
 
 import numba
 import numpy as np
@@ -22,9 +20,14 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import ThreadpoolController
 
-from pipeline.em.backend import NumpyOps, check_backend_params, check_positive_int
+from pipeline.em.backend import (
+    NumpyOps,
+    check_backend_params,
+    check_positive_int,
+    compiled_threads,
+    n_threads_default,
+)
 
 CHUNK_SIZE = 32768
 NUMPY = NumpyOps()
@@ -152,39 +155,6 @@ CHUNK_ROWS = 256
 MAX_BLOCKS = 32
 
 
-def n_threads_default() -> int:
-    """Worker threads: the BLAS thread limit in force (``threadpoolctl``), at most the CPUs."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    info = _controller().select(user_api="blas").info()
-    blas = max((lib["num_threads"] for lib in info), default=cpus)
-    return max(1, min(cpus, blas, numba.config.NUMBA_NUM_THREADS))
-
-
-_CONTROLLER: list = []
-
-
-def _controller() -> ThreadpoolController:
-    """One ``ThreadpoolController`` per process (building one scans the loaded libraries)."""
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0]
-
-
-@contextmanager
-def _compiled_threads(n_threads: int):
-    """numba: ``n_threads`` threads taking one block at a time; BLAS held to one thread. Restored."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(n_threads)
-    try:
-        with _controller().limit(limits=1, user_api="blas"), numba.parallel_chunksize(1):
-            yield
-    finally:
-        numba.set_num_threads(before)
-
-
 def mean_variance(Xc: np.ndarray) -> float:
     """``np.mean(np.var(X, axis=0))`` from the centred ``Xc``, bit for bit, without an N×D temporary.
 
@@ -267,7 +237,7 @@ def _assign_numpy(X, centers, labels, update: bool = False):
 
 def inertia_threaded(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> float:
     """:func:`inertia` by compiled row chunks on the worker threads (same value to rounding)."""
-    with _compiled_threads(n_threads_default()):
+    with compiled_threads(n_threads_default()):
         return float(_inertia_pass(X, centers, labels, _block_rows(len(X))))
 
 
@@ -276,7 +246,7 @@ def _lloyd_numpy(X, centers, max_iter: int, tol: float):
     n_clusters = centers.shape[0]
     labels, labels_old = np.empty(len(X), dtype=np.int64), np.full(len(X), -1, dtype=np.int64)
     strict, converged, n_iter = False, False, 0
-    with _compiled_threads(n_threads_default()):
+    with compiled_threads(n_threads_default()):
         for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is returned
             sums, counts = _assign_numpy(X, centers, labels, update=True)
             weights = counts.astype(X.dtype)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import warnings
 
+import numba
 import numpy as np
 import scipy.sparse
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -22,7 +23,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
-from pipeline.em.backend import check_backend_params, check_positive_int
+from pipeline.em.backend import (
+    check_backend_params,
+    check_positive_int,
+    compiled_threads,
+    n_threads_default,
+)
 
 SOLVERS = ("em", "projected_gradient", "softmax_gradient")
 
@@ -98,6 +104,72 @@ def softmax_gradient_step(ops, a, b, rows, cols, counts, lr: float):
     return a - lr * g_a, b - lr * g_b
 
 
+# Below this many multiply-adds per sweep (nnz·K) the compiled EM sweep runs on one thread: a
+# parallel region costs more than it saves when the pass takes a few milliseconds on a busy machine.
+PARALLEL_WORK = 1 << 22
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _em_pass(theta, phi_t, indptr, cols, counts, n_blocks):
+    """One sweep over the non-zeros, documents cut into ``n_blocks`` blocks on the numba threads.
+
+    Returns (Σ n log P(w|d) per block, R Φᵀ (D, K), (Θᵀ R)ᵀ per block (n_blocks, V, K)) at (Θ, Φ),
+    R = n ⊘ (ΘΦ) on the non-zeros: the iterate's objective and both EM numerators in one pass.
+    """
+    n_docs, n_topics = theta.shape
+    g_theta = np.empty((n_docs, n_topics))
+    g_phi = np.empty((n_blocks, phi_t.shape[0], n_topics))
+    loglik = np.empty(n_blocks)
+    per_block = -(-n_docs // n_blocks)
+    for block in numba.prange(n_blocks):  # one parallel region: every buffer is zeroed in it
+        acc_phi, total = g_phi[block], 0.0  # a local sum: no cache line shared between threads
+        for w in range(acc_phi.shape[0]):
+            for k in range(n_topics):
+                acc_phi[w, k] = 0.0
+        for d in range(block * per_block, min(n_docs, (block + 1) * per_block)):
+            for k in range(n_topics):
+                g_theta[d, k] = 0.0
+            for idx in range(indptr[d], indptr[d + 1]):
+                w, n = cols[idx], counts[idx]
+                p = 0.0
+                for k in range(n_topics):
+                    p += theta[d, k] * phi_t[w, k]
+                total += n * np.log(p)
+                r = n / p
+                for k in range(n_topics):
+                    g_theta[d, k] += phi_t[w, k] * r
+                    acc_phi[w, k] += theta[d, k] * r
+        loglik[block] = total
+    return loglik, g_theta, g_phi
+
+
+def _run_em_numpy(theta, phi, rows, cols, counts, max_iter: int, tol: float):
+    """:func:`run_solver`'s EM on the numpy backend: each compiled sweep gives S at the iterate
+    and the next iterate (the same update as :func:`em_step`, to rounding)."""
+    indptr = np.searchsorted(rows, np.arange(theta.shape[0] + 1))  # rows are sorted (COO of CSR)
+    cols, counts = np.ascontiguousarray(cols), np.ascontiguousarray(counts, dtype=np.float64)
+    n_threads = n_threads_default() if len(counts) * theta.shape[1] >= PARALLEL_WORK else 1
+    n_blocks, n_tokens = max(1, min(len(theta), n_threads)), counts.sum()
+
+    def sweep(theta, phi):
+        phi_t = np.ascontiguousarray(phi.T)
+        loglik, g_theta, g_phi = _em_pass(theta, phi_t, indptr, cols, counts, n_blocks)
+        step = normalize_rows(theta * g_theta), normalize_rows(phi * g_phi.sum(axis=0).T)
+        return -loglik.sum() / n_tokens, step
+
+    with compiled_threads(n_threads, dynamic=False):
+        objective_now, step = sweep(theta, phi)
+        history, converged = [objective_now], False
+        for _ in range(max_iter):
+            theta, phi = step
+            objective_now, step = sweep(theta, phi)
+            history.append(objective_now)
+            if abs(history[-2] - history[-1]) <= tol * abs(history[-1]):
+                converged = True
+                break
+    return theta, phi, history, converged
+
+
 def random_factors(n_docs: int, n_words: int, n_topics: int, random_state):
     """Θ0 ~ Dir(1) per document and Φ0 ~ Dir(1) per topic (numpy float64)."""
     rng = check_random_state(random_state)
@@ -109,6 +181,8 @@ def run_solver(ops, solver, theta, phi, rows, cols, counts, max_iter, tol, lr=1.
 
     Returns (Θ, Φ, objective history with S before each step and after the last, converged).
     """
+    if solver == "em" and ops.name == "numpy" and theta.dtype == np.float64:
+        return _run_em_numpy(theta, phi, rows, cols, counts, max_iter, tol)
     history, converged = [objective(ops, theta, phi, rows, cols, counts)], False
     a, b = ops.log(theta), ops.log(phi)
     for _ in range(max_iter):

@@ -126,3 +126,26 @@ def test_non_convergence_warns_and_sets_attributes(lda_corpus):
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         model = PLSA(4, max_iter=3, tol=0, random_state=0).fit(lda_corpus[0])
     assert model.n_iter_ == 3 and model.converged_ is False
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_compiled_em_sweep_is_the_em_step(lda_corpus, monkeypatch, parallel):
+    # The numpy backend runs EM as one compiled sweep per iteration (objective and both numerators);
+    # on one thread or on document blocks it must give em_step's iterates and objectives.
+    from threadpoolctl import threadpool_limits
+
+    from pipeline.em import plsa
+
+    rows, cols, counts = to_coo(lda_corpus[0])
+    theta0, phi0 = random_factors(*lda_corpus[0].shape, 4, 0)
+    ops, theta, phi = NumpyOps(), theta0, phi0
+    history = [plsa.objective(ops, theta, phi, rows, cols, counts)]
+    for _ in range(10):
+        theta, phi = plsa.em_step(ops, theta, phi, rows, cols, counts)
+        history.append(plsa.objective(ops, theta, phi, rows, cols, counts))
+    monkeypatch.setattr(plsa, "PARALLEL_WORK", 0 if parallel else 1 << 62)
+    with threadpool_limits(2):
+        out = plsa.run_solver(ops, "em", theta0, phi0, rows, cols, counts, 10, 0.0)
+    np.testing.assert_allclose(out[2], history, rtol=1e-13)
+    np.testing.assert_allclose(out[0], theta, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(out[1], phi, rtol=0, atol=1e-13)
