@@ -146,7 +146,10 @@ def _em_pass(theta, phi_t, indptr, cols, counts, n_blocks):
 def _run_em_numpy(theta, phi, rows, cols, counts, max_iter: int, tol: float):
     """:func:`run_solver`'s EM on the numpy backend: each compiled sweep gives S at the iterate
     and the next iterate (the same update as :func:`em_step`, to rounding)."""
-    indptr = np.searchsorted(rows, np.arange(theta.shape[0] + 1))  # rows are sorted (COO of CSR)
+    if np.any(rows[1:] < rows[:-1]):  # to_coo gives them sorted; other callers may not
+        order = np.argsort(rows, kind="stable")
+        rows, cols, counts = rows[order], cols[order], counts[order]
+    indptr = np.searchsorted(rows, np.arange(theta.shape[0] + 1))
     cols, counts = np.ascontiguousarray(cols), np.ascontiguousarray(counts, dtype=np.float64)
     n_threads = n_threads_default() if len(counts) * theta.shape[1] >= PARALLEL_WORK else 1
     n_blocks, n_tokens = max(1, min(len(theta), n_threads)), counts.sum()

@@ -149,3 +149,16 @@ def test_compiled_em_sweep_is_the_em_step(lda_corpus, monkeypatch, parallel):
     np.testing.assert_allclose(out[2], history, rtol=1e-13)
     np.testing.assert_allclose(out[0], theta, rtol=0, atol=1e-13)
     np.testing.assert_allclose(out[1], phi, rtol=0, atol=1e-13)
+
+
+def test_compiled_em_sweep_accepts_unsorted_non_zeros(lda_corpus):
+    from pipeline.em import plsa
+
+    rows, cols, counts = to_coo(lda_corpus[0])
+    theta0, phi0 = random_factors(*lda_corpus[0].shape, 4, 0)
+    shuffle = np.random.default_rng(0).permutation(len(rows))
+    ops = NumpyOps()
+    a = plsa.run_solver(ops, "em", theta0, phi0, rows, cols, counts, 5, 0.0)
+    b = plsa.run_solver(ops, "em", theta0, phi0, rows[shuffle], cols[shuffle], counts[shuffle], 5, 0.0)
+    np.testing.assert_allclose(b[2], a[2], rtol=1e-14)
+    np.testing.assert_allclose(b[1], a[1], rtol=0, atol=1e-15)
