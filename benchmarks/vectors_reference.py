@@ -94,6 +94,7 @@ def _overrides(args, cfg) -> dict:
         "nan_policy": args.nan_policy,
         "weighting": args.weighting,
         "subsample": args.subsample,
+        "precision": args.precision,
     }
     return {k: v for k, v in wanted.items() if v is not None and hasattr(cfg, k)}
 
@@ -138,6 +139,7 @@ def main() -> None:
         ("--nan-policy", str),
         ("--weighting", str),
         ("--subsample", float),
+        ("--precision", str),
     ):
         p.add_argument(name, type=kind, default=None)
     p.add_argument("--threads", type=int, default=2)

@@ -15,7 +15,8 @@ Per cell (i, j) with target t and weight f, both gradients are taken at the old 
 then Adagrad (:mod:`pipeline.vectors.adagrad`) on each touched entry: ``standard``
 (G += g², w −= η g/√(G + eps)) or ``lagged`` (w −= η g/√G, G += (η g)²), accumulators at 1.
 
-Numerics: float32 tables, float64 loss sums. ``fastmath`` is limited to ``reassoc`` and
+Numerics: float32 tables by default (float64, as the C codes' ``real``, on request: the same
+kernels compile for either), float64 loss sums. ``fastmath`` is limited to ``reassoc`` and
 ``contract`` (vectorised dot products, fused multiply-adds): the result is still a fixed
 function of the schedule, and ``nnan``/``ninf`` stay off so the NaN/Inf guard is not optimised
 away; ``error_model="numpy"`` drops the division-by-zero checks that stop vectorisation. A cell whose loss or new values are not finite is never written: ``nan_policy="raise"``
@@ -93,7 +94,7 @@ def run_cells(tables, cells, order, lo, hi, hyper, glove, stop_on_bad, old):
     ``tables`` = (W, G_W, W̃, G_W̃, b, G_b, b̃, G_b̃): simpler GloVe passes W and G_W again as
     W̃ and G_W̃ (the cell (i, j) then updates rows i and j of the one table) and ignores the
     biases. ``cells`` = (i, j, target, weight); ``hyper`` = (η, eps, lagged as 0/1, clip) as
-    float32; ``old`` is (4, d) float32 scratch. A cell whose loss or new values are NaN/Inf
+    the tables' dtype; ``old`` is (4, d) scratch of that dtype. A cell whose loss or new values are NaN/Inf
     leaves the tables as they were. Returns (loss sum of the written cells, cells skipped,
     position of the first bad cell after ``lo`` or −1, its loss); with ``stop_on_bad`` the
     first bad cell ends the range.
@@ -105,18 +106,19 @@ def run_cells(tables, cells, order, lo, hi, hyper, glove, stop_on_bad, old):
     x, gx, y, gy, b, gb, bc, gbc = tables
     ci, cj, ct, cf = cells
     eta, eps, lagged, clip = hyper[0], hyper[1], hyper[2] > 0, hyper[3]
+    zero = hyper[0] - hyper[0]  # 0 in the tables' dtype (η is finite)
     total, skipped = 0.0, 0
     for pos in range(lo, hi):
         n = order[pos]
         i, j = ci[n], cj[n]
-        dot = np.float32(0.0)
+        dot = zero
         for k in range(x.shape[1]):
             dot += x[i, k] * y[j, k]
             old[0, k], old[1, k], old[2, k], old[3, k] = x[i, k], y[j, k], gx[i, k], gy[j, k]
         r = dot + b[i] + bc[j] - ct[n] if glove else dot - ct[n]
         loss = 0.5 * np.float64(cf[n]) * np.float64(r) * np.float64(r)
         fr = cf[n] * r
-        new = np.float32(0.0)
+        new = zero
         if np.isfinite(loss) and lagged:
             for k in range(x.shape[1]):
                 sa = eta * min(max(fr * old[1, k], -clip), clip)
@@ -135,7 +137,7 @@ def run_cells(tables, cells, order, lo, hi, hyper, glove, stop_on_bad, old):
                 y[j, k] = old[1, k] - eta * gb_ / np.sqrt(acc_b + eps)
                 gx[i, k], gy[j, k] = acc_a, acc_b
                 new += x[i, k] + y[j, k]
-        new_b = new_gb = new_bc = new_gbc = np.float32(0.0)
+        new_b = new_gb = new_bc = new_gbc = zero
         if glove:
             new_b, new_gb = _adagrad(b[i], gb[i], fr, eta, eps, lagged)
             new_bc, new_gbc = _adagrad(bc[j], gbc[j], fr, eta, eps, lagged)
@@ -173,7 +175,7 @@ def run_epoch(tables, cells, order, offsets, rounds, seed, hyper, glove, stop_on
 
     ``tables`` = (W, G_W, W̃, G_W̃, b, G_b, b̃, G_b̃) (simpler GloVe passes W and G_W and leaves
     the rest unused); ``cells`` = (i, j, target, weight) sorted by stratum; ``hyper`` = (η, eps,
-    lagged as 0/1, clip) in float32. ``out`` (n_strata, 4) float64 receives per stratum: loss sum
+    lagged as 0/1, clip) in the tables' dtype. ``out`` (n_strata, 4) float64 receives per stratum: loss sum
     of the written cells, skipped cells, position of the first bad cell (−1: none), its loss.
     """
     dim = tables[0].shape[1]
@@ -183,7 +185,7 @@ def run_epoch(tables, cells, order, offsets, rounds, seed, hyper, glove, stop_on
             if s >= 0:
                 lo, hi = offsets[s], offsets[s + 1]
                 _shuffle(order, lo, hi, seed + np.uint64(s) * np.uint64(0xD1B54A32D192ED03))
-                old = np.empty((4, dim), np.float32)
+                old = np.empty((4, dim), hyper.dtype)
                 result = run_cells(tables, cells, order, lo, hi, hyper, glove, stop_on_bad, old)
                 out[s, 0], out[s, 1], out[s, 2], out[s, 3] = result
         if stop_on_bad and (out[:, 2] >= 0).any():
@@ -198,7 +200,7 @@ def fit(tables: dict, i, j, target, weight, cfg: CellwiseConfig, random_state: i
 
     Parameters
     ----------
-    tables : dict of str to ndarray (float32, C-contiguous)
+    tables : dict of str to ndarray (C-contiguous, all float32 or all float64)
         ``{"W": (V, d)}`` for simpler GloVe (symmetric strata), or ``{"W", "C": (V, d),
         "b", "c": (V,)}`` for GloVe (ordered strata).
     i, j, target, weight : ndarray, shape (nnz,)
@@ -210,13 +212,16 @@ def fit(tables: dict, i, j, target, weight, cfg: CellwiseConfig, random_state: i
         With ``nan_policy="raise"``, naming the epoch, the cell's position in the pass and its loss.
     """
     glove = "C" in tables
-    if any(t.dtype != np.float32 or not t.flags.c_contiguous for t in tables.values()):
-        raise ValueError("the tables must be C-contiguous float32 arrays")
+    dtype = tables["W"].dtype
+    if dtype not in (np.float32, np.float64) or any(
+        t.dtype != dtype or not t.flags.c_contiguous for t in tables.values()
+    ):
+        raise ValueError("the tables must be C-contiguous, all float32 or all float64")
     strata = stratify(i, j, cfg.groups, symmetric=not glove)
-    cells = sorted_cells(strata.perm, i, j, target, weight)
+    cells = sorted_cells(strata.perm, i, j, target, weight, dtype)
     packed = pack_tables(tables)
     clip = np.inf if cfg.grad_clip is None else cfg.grad_clip
-    hyper = np.array([cfg.eta, cfg.eps, cfg.adagrad == "lagged", clip], dtype=np.float32)
+    hyper = np.array([cfg.eta, cfg.eps, cfg.adagrad == "lagged", clip], dtype=dtype)
     order = np.arange(len(target), dtype=np.int64)
     out = np.zeros((len(strata.offsets) - 1, 4))
     seeds = np.random.SeedSequence(random_state).generate_state(cfg.epochs, np.uint64)
@@ -245,14 +250,14 @@ def fit(tables: dict, i, j, target, weight, cfg: CellwiseConfig, random_state: i
     return history
 
 
-def sorted_cells(perm, i, j, target, weight) -> tuple:
-    """(i, j, target, weight) in stratum order, as int32 and float32 for the kernels."""
+def sorted_cells(perm, i, j, target, weight, dtype=np.float32) -> tuple:
+    """(i, j, target, weight) in stratum order, as int32 and ``dtype`` for the kernels."""
     with np.errstate(over="ignore"):  # weights beyond float32 become inf: the guard reports them
         return (
             np.ascontiguousarray(i[perm], dtype=np.int32),
             np.ascontiguousarray(j[perm], dtype=np.int32),
-            np.ascontiguousarray(target[perm], dtype=np.float32),
-            np.ascontiguousarray(weight[perm], dtype=np.float32),
+            np.ascontiguousarray(target[perm], dtype=dtype),
+            np.ascontiguousarray(weight[perm], dtype=dtype),
         )
 
 
@@ -263,7 +268,7 @@ def pack_tables(tables: dict) -> tuple:
     """
     acc = {name: np.ones_like(t) for name, t in tables.items()}
     if "C" not in tables:
-        unused = np.zeros(1, np.float32)
+        unused = np.zeros(1, tables["W"].dtype)
         w, gw = tables["W"], acc["W"]
         return (w, gw, w, gw, unused, unused, unused, unused)
     return tuple(a for name in ("W", "C", "b", "c") for a in (tables[name], acc[name]))

@@ -45,8 +45,11 @@ class GloveConfig:
     nan_policy: str = "raise"
     engine: str = "auto"
     groups: int = 32
+    precision: str = "float32"
 
     def __post_init__(self):
+        if self.precision not in ("float32", "float64"):
+            raise ValueError(f"precision: expected float32 or float64, got {self.precision!r}")
         for key in ("dim", "x_max", "alpha"):
             if getattr(self, key) <= 0:
                 raise ValueError(f"{key}: must be positive, got {getattr(self, key)}")
@@ -141,10 +144,11 @@ def train_glove(cooc: Cooccurrence, cfg: GloveConfig, random_state: int = 0):
     weight = glove_weights(data.x, cfg.x_max, cfg.alpha, truncate=True)
     model = Glove(cooc.vocab_size, cfg.dim, generator, device, cfg.grad_clip)
     if engine == "numba":
-        tables = {k: v.numpy() for k, v in model.tables.items()}  # trained in place
+        tables = {k: v.numpy().astype(cfg.precision) for k, v in model.tables.items()}
         history = fit_cellwise(
             tables, data.i, data.j, np.log(data.x), weight, cfg.cellwise(), random_state
         )
+        model.tables = {k: torch.from_numpy(v.astype(np.float32)) for k, v in tables.items()}
     else:
         i, j, t, f = as_tensors(device, data.i, data.j, np.log(data.x), weight)
         history = fit(model, i, j, t, f, cfg.loop(), generator)

@@ -47,10 +47,13 @@ class SimplerGloveConfig:
     nan_policy: str = "raise"
     engine: str = "auto"
     groups: int = 32
+    precision: str = "float32"
     context_smoothing: float = 1.0
     subsample: float = 0.0
 
     def __post_init__(self):
+        if self.precision not in ("float32", "float64"):
+            raise ValueError(f"precision: expected float32 or float64, got {self.precision!r}")
         for key in ("dim", "x_max", "alpha", "context_smoothing"):
             if getattr(self, key) <= 0:
                 raise ValueError(f"{key}: must be positive, got {getattr(self, key)}")
@@ -105,8 +108,9 @@ def train_simpler_glove(
     weight = weight * keep[off.i] * keep[off.j]
     model = SimplerGlove(cooc.vocab_size, cfg.dim, generator, device)
     if engine == "numba":
-        tables = {"W": model.tables["W"].numpy()}  # shares memory: trained in place
+        tables = {"W": model.tables["W"].numpy().astype(cfg.precision)}
         history = fit_cellwise(tables, off.i, off.j, target, weight, cfg.cellwise(), random_state)
+        model.tables["W"] = torch.from_numpy(tables["W"].astype(np.float32))
     else:
         i, j, t, f = as_tensors(device, off.i, off.j, target, weight)
         history = fit(model, i, j, t, f, cfg.loop(), generator)

@@ -43,7 +43,8 @@ def reference(tables, cells, order, eta, eps, lagged, clip, glove):
 
 @pytest.mark.parametrize("glove", [False, True])
 @pytest.mark.parametrize("lagged", [False, True])
-def test_cell_updates_match_numpy_reference(glove, lagged):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cell_updates_match_numpy_reference(glove, lagged, dtype):
     rng = np.random.default_rng(0)
     v, d, n = 7, 5, 60
     i, j = rng.integers(0, v, n), rng.integers(0, v, n)
@@ -52,24 +53,25 @@ def test_cell_updates_match_numpy_reference(glove, lagged):
     cells = (
         i.astype(np.int32),
         j.astype(np.int32),
-        rng.normal(size=n).astype(np.float32),
-        rng.uniform(0.1, 2.0, n).astype(np.float32),
+        rng.normal(size=n).astype(dtype),
+        rng.uniform(0.1, 2.0, n).astype(dtype),
     )
     names = ("W", "C", "b", "c") if glove else ("W",)
     shapes = {"W": (v, d), "C": (v, d), "b": (v,), "c": (v,)}
-    tables = {k: rng.normal(size=shapes[k]).astype(np.float32) for k in names}
+    tables = {k: rng.normal(size=shapes[k]).astype(dtype) for k in names}
     eta, eps, clip = 0.1, 1e-8, 0.5 if glove else np.inf
     order = rng.permutation(n)
     expect, expect_acc, expect_loss = reference(tables, cells, order, eta, eps, lagged, clip, glove)
     packed = pack_tables(tables)
-    hyper = np.array([eta, eps, lagged, clip], dtype=np.float32)
-    old = np.empty((4, d), np.float32)
+    hyper = np.array([eta, eps, lagged, clip], dtype=dtype)
+    old = np.empty((4, d), dtype)
     loss, skipped, bad, _ = run_cells(packed, cells, order, 0, n, hyper, glove, True, old)
     assert (skipped, bad) == (0, -1)
-    assert loss == pytest.approx(expect_loss, rel=1e-4)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    assert loss == pytest.approx(expect_loss, rel=tol)
     for k, name in enumerate(names):
-        np.testing.assert_allclose(tables[name], expect[name], rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(packed[2 * k + 1], expect_acc[name], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(tables[name], expect[name], rtol=tol, atol=tol / 10)
+        np.testing.assert_allclose(packed[2 * k + 1], expect_acc[name], rtol=tol, atol=tol / 10)
 
 
 def train(kind, cooc, seed=0, **kw):
@@ -94,6 +96,15 @@ def test_same_bits_for_one_and_two_threads(tiny_cooc, kind):
         assert [h["loss"] for h in history] == [h["loss"] for h in results[0][1]]
     other, _ = train(kind, tiny_cooc, seed=6)
     assert not np.array_equal(other, results[0][0])
+
+
+def test_float64_tables_train_close_to_float32(tiny_cooc):
+    single, _ = train("glove", tiny_cooc)
+    double, history = train("glove", tiny_cooc, precision="float64")
+    assert double.dtype == np.float32 and np.isfinite(history[-1]["loss"])
+    np.testing.assert_allclose(double, single, atol=1e-4)
+    with pytest.raises(ValueError, match="precision"):
+        GloveConfig(precision="float16")
 
 
 def test_loss_falls_and_vectors_fit_pmi(tiny_cooc):
