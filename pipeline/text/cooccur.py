@@ -4,7 +4,8 @@ Follows GloVe's ``cooccur``: out-of-vocabulary tokens are dropped *before* windo
 never crosses a document boundary, and each pair (w_k, w_{k+d}) with 1 <= d <= window adds its
 weight to both X[w_k, w_{k+d}] and X[w_{k+d}, w_k] (so a word repeated within the window adds
 twice to its diagonal cell). Weights: ``unit`` adds 1 (simpler GloVe, posts.md §7.2), ``harmonic``
-adds 1/d (GloVe).
+adds 1/d (GloVe); on the CPU a shard's harmonic sums are exact (integer numerators over
+lcm(1..window)) and rounded once, so they do not depend on the order of the stream.
 
 On the CPU, compiled kernels (``kernels.py``) count as GloVe's ``cooccur`` does: frequent pairs in
 a dense table sized from the memory budget, the rest bucketed by row and summed per row. On CUDA
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -171,16 +173,31 @@ def count_matrices(
     log.info("counted %d tokens in %.1f s (%s, %s)", len(ids), time.monotonic() - started, weighting, device)
 
 
+def pair_weights(window: int, harmonic: bool, n_tokens: int) -> tuple[np.ndarray, float]:
+    """``(weights, scale)``: the weight of a pair at distance d is weights[d] / scale.
+
+    Unit: ones. Harmonic: the integer numerators L/d over L = lcm(1..window), so sums are exact
+    in int64 and each count is rounded once; float 1/d only if a cell could overflow int64.
+    """
+    if not harmonic:
+        return np.ones(window + 1, dtype=np.int64), 1.0
+    lcm = math.lcm(*range(1, window + 1))
+    if lcm * 2 * window * max(1, n_tokens) < 2**62:
+        return np.array([0] + [lcm // d for d in range(1, window + 1)], dtype=np.int64), float(lcm)
+    return np.array([0.0] + [1.0 / d for d in range(1, window + 1)]), 1.0
+
+
 def _count_compiled(ids, doc, size, cfg: CooccurConfig, harmonic: bool) -> Iterator[sp.csr_matrix]:
     """The CPU kernels: one dense pass over the stream, then the overflow pass chunk by chunk."""
     ids = np.ascontiguousarray(ids, dtype=np.int32)
     doc = np.ascontiguousarray(doc, dtype=np.int32)
+    weights, scale = pair_weights(cfg.window, harmonic, len(ids))
     product = kernels.choose_product(size, int(cfg.budget_bytes * DENSE_SHARE))
     limits = kernels.dense_row_limits(size, product)
     offsets = kernels.triangle_offsets(limits)
-    dense = np.zeros(int(offsets[-1]), dtype=np.float64)
+    dense = np.zeros(int(offsets[-1]), dtype=weights.dtype)
     tally = np.zeros(len(ids) // TALLY_BLOCK + 1, dtype=np.int64)
-    kernels.count_dense(ids, doc, 0, len(ids), cfg.window, harmonic, limits, offsets, dense, tally, TALLY_BLOCK)
+    kernels.count_dense(ids, doc, 0, len(ids), cfg.window, weights, limits, offsets, dense, tally, TALLY_BLOCK)
     log.info(
         "dense pass: cells with (i+1)(j+1) < %d in %d MB; %d overflow occurrences",
         product, dense.nbytes >> 20, int(tally.sum()),
@@ -188,16 +205,18 @@ def _count_compiled(ids, doc, size, cfg: CooccurConfig, harmonic: bool) -> Itera
     cap = max(1, int(cfg.budget_bytes * OVERFLOW_SHARE) // BYTES_PER_OVERFLOW)
     acc = None
     for start, stop in _chunks(tally, cap, len(ids)):
-        m = _overflow_matrix(ids, doc, start, stop, cfg.window, harmonic, limits, size)
-        acc = m if acc is None else acc + m
+        m = _overflow_matrix(ids, doc, start, stop, cfg.window, weights, limits, size)
+        acc = m if acc is None else acc + m  # exact while the weights are integers
         if acc.nnz * BYTES_PER_NNZ > cfg.budget_bytes // 2:
             log.info("overflow sum at %d non-zeros after token %d: handing it over", acc.nnz, stop)
-            yield acc
+            yield (acc / scale).tocsr()
             acc = None
     if acc is None:
-        acc = sp.csr_matrix((size, size), dtype=np.float64)
+        acc = sp.csr_matrix((size, size), dtype=weights.dtype)
     acc.sort_indices()
-    indptr, indices, data = kernels.assemble(dense, offsets, acc.indptr.astype(np.int64), acc.indices, acc.data)
+    indptr, indices, data = kernels.assemble(
+        dense, offsets, acc.indptr.astype(np.int64), acc.indices, acc.data, scale
+    )
     del dense
     full = sp.csr_matrix((data, indices, indptr), shape=(size, size))
     full.has_sorted_indices = True  # assemble writes each row in column order
@@ -219,7 +238,7 @@ def _chunks(tally: np.ndarray, cap: int, n: int) -> Iterator[tuple[int, int]]:
         block = last + 1
 
 
-def _overflow_matrix(ids, doc, start, stop, window, harmonic, limits, size) -> sp.csr_matrix:
+def _overflow_matrix(ids, doc, start, stop, window, weights, limits, size) -> sp.csr_matrix:
     """The overflow occurrences of left tokens in [start, stop), summed per row (symmetric CSR)."""
     row_counts = np.zeros(size, dtype=np.int64)
     kernels.count_overflow_rows(ids, doc, start, stop, window, limits, row_counts)
@@ -227,7 +246,7 @@ def _overflow_matrix(ids, doc, start, stop, window, harmonic, limits, size) -> s
     cols = np.empty(indptr[-1], dtype=np.int32)
     dists = np.empty(indptr[-1], dtype=np.uint16)
     kernels.fill_overflow(ids, doc, start, stop, window, limits, indptr[:-1].copy(), cols, dists)
-    ptr, cols, vals = kernels.reduce_rows(indptr, cols, dists, harmonic, size)
+    ptr, cols, vals = kernels.reduce_rows(indptr, cols, dists, weights, size)
     return sp.csr_matrix((vals, cols, ptr), shape=(size, size))
 
 

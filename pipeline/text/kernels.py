@@ -9,6 +9,10 @@ which yields sorted columns. Because membership depends on (i, j) alone (and is 
 row's dense columns all come before its overflow columns, so the final CSR row is the dense
 prefix followed by the overflow row: no merge.
 
+Weights come as a table ``weights[d]`` for distance d: ones (``unit``), or for ``harmonic`` the
+integer numerators L/d with L = lcm(1..window), so that every sum is exact in int64 and each
+count is rounded once, when it is divided by L (float 1/d only where L is too large for int64).
+
 All kernels are single-threaded: the workflow already counts one shard per core. The merge
 kernel releases the GIL, so that the merge can write one block while it sums the next.
 """
@@ -46,7 +50,7 @@ def choose_product(size: int, max_bytes: int, bytes_per_cell: int = 8) -> int:
 
 
 @njit(cache=True)
-def count_dense(ids, doc, start, stop, window, harmonic, limits, offsets, dense, tally, block):
+def count_dense(ids, doc, start, stop, window, weights, limits, offsets, dense, tally, block):
     """Add the pairs whose left token lies in [start, stop) and whose cell is dense to ``dense``.
 
     The cell (min, max) of the upper triangle gets the weight, the diagonal twice (both directions
@@ -63,7 +67,7 @@ def count_dense(ids, doc, start, stop, window, harmonic, limits, offsets, dense,
                 break
             b = ids[q]
             if b < limits[a]:
-                w = 1.0 / d if harmonic else 1.0
+                w = weights[d]
                 if a < b:
                     dense[offsets[a] + b - a] += w
                 elif b < a:
@@ -114,20 +118,21 @@ def fill_overflow(ids, doc, start, stop, window, limits, cursor, cols, dists):
 
 
 @njit(cache=True)
-def reduce_rows(indptr, cols, dists, harmonic, size):
-    """Sum each row's bucket (unsorted, with repeats) into sorted unique columns: CSR arrays."""
-    scratch = np.zeros(size, dtype=np.float64)
+def reduce_rows(indptr, cols, dists, weights, size):
+    """Sum each row's bucket (unsorted, with repeats) into sorted unique columns: CSR arrays
+    whose values have the weights' type."""
+    scratch = np.zeros(size, dtype=weights.dtype)
     seen = np.zeros(size, dtype=np.bool_)
     out_ptr = np.zeros(len(indptr), dtype=np.int64)
     out_cols = np.empty(len(cols), dtype=np.int32)
-    out_vals = np.empty(len(cols), dtype=np.float64)
+    out_vals = np.empty(len(cols), dtype=weights.dtype)
     nnz = 0
     for r in range(len(indptr) - 1):
         lo, hi = indptr[r], indptr[r + 1]
         first = nnz
         for k in range(lo, hi):
             c = cols[k]
-            scratch[c] += 1.0 / dists[k] if harmonic else 1.0
+            scratch[c] += weights[dists[k]]
             if not seen[c]:
                 seen[c] = True
                 out_cols[nnz] = c
@@ -136,16 +141,17 @@ def reduce_rows(indptr, cols, dists, harmonic, size):
         for k in range(first, nnz):
             c = out_cols[k]
             out_vals[k] = scratch[c]
-            scratch[c] = 0.0
+            scratch[c] = 0
             seen[c] = False
         out_ptr[r + 1] = nnz
     return out_ptr, out_cols[:nnz].copy(), out_vals[:nnz].copy()
 
 
 @njit(cache=True)
-def assemble(dense, offsets, ov_ptr, ov_cols, ov_vals):
-    """Full symmetric CSR: per row, the dense non-zeros left of the diagonal (from the transposed
-    triangle), then the row's own triangle segment, then its overflow entries.
+def assemble(dense, offsets, ov_ptr, ov_cols, ov_vals, scale):
+    """Full symmetric CSR of float64 counts (sums divided by ``scale``): per row, the dense
+    non-zeros left of the diagonal (from the transposed triangle), then the row's own triangle
+    segment, then its overflow entries.
 
     Two sequential scans of the triangle: one counts, one writes (row r's own entries in place,
     their mirror images to the next free slot of the rows they name, which by then are the only
@@ -157,7 +163,7 @@ def assemble(dense, offsets, ov_ptr, ov_cols, ov_vals):
     for r in range(size):
         base = offsets[r]
         for c in range(offsets[r + 1] - base):
-            if dense[base + c] != 0.0:
+            if dense[base + c] != 0:
                 own[r] += 1
                 if c > 0:
                     below[r + c] += 1
@@ -171,8 +177,8 @@ def assemble(dense, offsets, ov_ptr, ov_cols, ov_vals):
         k = indptr[r] + below[r]
         base = offsets[r]
         for c in range(offsets[r + 1] - base):
-            v = dense[base + c]
-            if v != 0.0:
+            if dense[base + c] != 0:
+                v = dense[base + c] / scale
                 indices[k] = r + c
                 data[k] = v
                 k += 1
@@ -183,7 +189,7 @@ def assemble(dense, offsets, ov_ptr, ov_cols, ov_vals):
                     cursor[r + c] = t + 1
         for t in range(ov_ptr[r], ov_ptr[r + 1]):
             indices[k] = ov_cols[t]
-            data[k] = ov_vals[t]
+            data[k] = ov_vals[t] / scale
             k += 1
     return indptr, indices, data
 

@@ -1,6 +1,7 @@
 """Co-occurrence counts against hand-computed tables and a naive pure-Python count."""
 
 from collections import defaultdict
+from fractions import Fraction
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -104,11 +105,31 @@ def test_equals_naive_count_on_random_corpus(tmp_path, monkeypatch, weighting, s
         np.testing.assert_allclose([X[k] for k in expected], list(expected.values()), rtol=1e-13, atol=0)
 
 
-def test_spilling_under_a_tiny_budget_gives_the_same_counts(tmp_path, monkeypatch):
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_harmonic_counts_of_one_shard_are_correctly_rounded(tmp_path, monkeypatch, layout):
+    """Sums of 1/d are kept exact (integer numerators over lcm(1..w)) and rounded once."""
+    monkeypatch.setattr("pipeline.text.cooccur.DENSE_SHARE", LAYOUTS[layout])
+    rng = np.random.default_rng(3)
+    vocab = {f"w{k}": k for k in range(30)}
+    p = 1.0 / np.arange(1, 31)
+    docs = [list(rng.choice(list(vocab), size=300, p=p / p.sum())) for _ in range(20)]
+    X, _ = _count(tmp_path, docs, window=7, weighting="harmonic", vocab=vocab)
+    exact = defaultdict(Fraction)
+    for d in docs:
+        for k in range(len(d)):
+            for dist in range(1, 8):
+                if k + dist < len(d):
+                    exact[(vocab[d[k]], vocab[d[k + dist]])] += Fraction(1, dist)
+                    exact[(vocab[d[k + dist]], vocab[d[k]])] += Fraction(1, dist)
+    assert X == {key: float(v) for key, v in exact.items()}
+
+
+@pytest.mark.parametrize("weighting", ["unit", "harmonic"])
+def test_spilling_under_a_tiny_budget_gives_the_same_counts(tmp_path, monkeypatch, weighting):
     rng = np.random.default_rng(1)
     vocab = {f"w{k}": k for k in range(200)}
     docs = [[f"w{k}" for k in rng.integers(0, 200, size=500)] for _ in range(40)]
-    expected = naive_count(docs, vocab, 3, "unit")
+    expected = naive_count(docs, vocab, 3, weighting)
     # A quarter of the cells dense; overflow chunks of one tally block of 64 tokens, spilled after each.
     monkeypatch.setattr("pipeline.text.cooccur.DENSE_SHARE", 40_000 / (64 << 20))
     monkeypatch.setattr("pipeline.text.cooccur.TALLY_BLOCK", 64)
@@ -117,10 +138,15 @@ def test_spilling_under_a_tiny_budget_gives_the_same_counts(tmp_path, monkeypatc
     # ... and merge blocks of a few entries, so the streaming merge crosses many row blocks.
     monkeypatch.setattr("pipeline.text.cooccur.MIN_BLOCK_ENTRIES", 50)
     monkeypatch.setattr("pipeline.text.cooccur.MERGE_BYTES_PER_ENTRY", 10**6)
-    X, _ = _count(tmp_path, docs, window=3, weighting="unit", vocab=vocab)
-    assert X == expected
+    X, _ = _count(tmp_path, docs, window=3, weighting=weighting, vocab=vocab)
+    if weighting == "unit":
+        assert X == expected  # integers: exact
+    else:  # spilled parts are rounded once each, then summed
+        assert X.keys() == expected.keys()
+        np.testing.assert_allclose([X[k] for k in expected], list(expected.values()), rtol=1e-15, atol=0)
     ids, doc = _stream(docs, vocab)
-    result = count_shard(ids, doc, 200, CooccurConfig(window=3, max_memory_mb=64), "unit", tmp_path / "p.parquet", PROV)
+    cfg = CooccurConfig(window=3, max_memory_mb=64)
+    result = count_shard(ids, doc, 200, cfg, weighting, tmp_path / "p.parquet", PROV)
     assert result["spills"] >= 2
     assert not list(tmp_path.glob(".*spill*"))  # spill files are cleaned up
 
