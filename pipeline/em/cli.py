@@ -10,8 +10,8 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.cli import add_config_argument, load_section
+from pipeline.devices import resolve_device
 from pipeline.em import experiments, figures
-from pipeline.em.backend import resolve_device
 from pipeline.io import DataError, atomic_path, require_file, write_html_table, write_table
 from pipeline.provenance import collect
 
@@ -43,12 +43,16 @@ def _set_threads(threads: int, backend: str) -> None:
 
 
 def _device(cfg) -> str:
-    return resolve_device(getattr(cfg, "device", "cpu")) if getattr(cfg, "backend", "numpy") == "torch" else "cpu"
+    """The device our side runs on: the shared rule for ``em.device`` when torch runs, else CPU."""
+    if getattr(cfg, "backend", "numpy") != "torch":
+        return "cpu"
+    return resolve_device(getattr(cfg, "device", "auto"), key="em.device")
 
 
 def run_experiment(args: argparse.Namespace) -> None:
     cls, run, seeded = RUNS[args.verb]
     cfg = load_section(cls, args.config, name=f"em {args.verb}")
+    device = _device(cfg)  # cuda without a GPU fails here, naming the key, before any work
     _set_threads(args.threads, getattr(cfg, "backend", "numpy"))
     if seeded:
         log.info("%s seed=%d", args.verb, args.seed)
@@ -56,7 +60,7 @@ def run_experiment(args: argparse.Namespace) -> None:
     else:
         table = run(cfg)
     write_table(pa.Table.from_pandas(table, preserve_index=False), args.output,
-                collect(args.config, (), _device(cfg)))  # fmt: skip
+                collect(args.config, (), device))  # fmt: skip
     log.info("wrote %d rows to %s", len(table), args.output)
 
 

@@ -56,3 +56,19 @@ def test_summarize_rejects_a_foreign_table(tmp_path):
     rc = main(["em", "summarize", "--inputs", str(bad), "--runs-output", str(tmp_path / "r.parquet"),
                "--output", str(tmp_path / "s.parquet")])  # fmt: skip
     assert rc == 2 and not (tmp_path / "s.parquet").exists()
+
+
+def test_cuda_without_a_gpu_exits_2_naming_the_key(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    out = tmp_path / "x.parquet"
+    config = json.dumps({**TINY_GMM, "backend": "torch", "device": "cuda"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "em", "gmm-synthetic", "--config", config, "--seed", "0",
+         "--output", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "em.device: cuda requested" in proc.stderr
+    assert not out.exists()
