@@ -19,9 +19,10 @@ Numerics: float32 tables by default (float64, as the C codes' ``real``, on reque
 kernels compile for either), float64 loss sums. ``fastmath`` is limited to ``reassoc`` and
 ``contract`` (vectorised dot products, fused multiply-adds): the result is still a fixed
 function of the schedule, and ``nnan``/``ninf`` stay off so the NaN/Inf guard is not optimised
-away; ``error_model="numpy"`` drops the division-by-zero checks that stop vectorisation. A cell whose loss or new values are not finite is never written: ``nan_policy="raise"``
-stops with :class:`~pipeline.vectors.training.DivergenceError`, ``"skip"`` counts it and goes on
-(as the C codes do).
+away; ``error_model="numpy"`` drops the division-by-zero checks that stop vectorisation. A cell
+whose loss or new values are not finite is never written: ``nan_policy="raise"`` stops with
+:class:`~pipeline.vectors.training.DivergenceError`, ``"skip"`` counts it and goes on (as the C
+codes do).
 """
 
 from __future__ import annotations
@@ -275,16 +276,14 @@ def pack_tables(tables: dict) -> tuple:
 
 
 def _divergence_message(epoch: int, strata, out: np.ndarray) -> str:
-    """The first bad cell in schedule order: its position in the pass (1-based) and its loss."""
+    """The first bad cell in schedule order (rounds, then slots): its 1-based position in the
+    pass and its loss."""
     done = 0
-    sizes = np.diff(strata.offsets)
-    for row in strata.rounds:
-        for s in row[row >= 0]:
-            if out[s, 2] >= 0:
-                step = done + int(out[s, 2]) + 1
-                return (
-                    f"training diverged at step {step} (epoch {epoch}): cell loss {out[s, 3]}; "
-                    "lower eta or x_max, or check the co-occurrence table"
-                )
-        done += int(sizes[row[row >= 0]].sum())
+    for s in strata.rounds[strata.rounds >= 0]:  # row-major: the schedule order
+        if out[s, 2] >= 0:
+            return (
+                f"training diverged at step {done + int(out[s, 2]) + 1} (epoch {epoch}): cell "
+                f"loss {out[s, 3]}; lower eta or x_max, or check the co-occurrence table"
+            )
+        done += int(strata.offsets[s + 1] - strata.offsets[s])
     raise AssertionError("no bad cell recorded")
