@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from pipeline import devices
 from pipeline.vectors.adagrad import RowAdagrad
 from pipeline.vectors.cooccurrence import shuffled_batches
 
@@ -47,15 +48,10 @@ class LoopConfig:
             raise ValueError(f"nan_policy: expected one of {NAN_POLICIES}, got {self.nan_policy!r}")
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → CUDA when present, else CPU; ``cuda`` without a GPU is a config error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device: cuda requested but torch.cuda.is_available() is false")
-    if name not in ("cpu", "cuda"):
-        raise ValueError(f"device: expected auto, cpu or cuda, got {name!r}")
-    return torch.device(name)
+def resolve_device(name: str, key: str = "device") -> torch.device:
+    """``auto`` → CUDA when present, else CPU; ``cuda`` without a GPU is a config error
+    (the shared rule of :mod:`pipeline.devices`)."""
+    return torch.device(devices.resolve_device(name, key))
 
 
 ENGINES = ("auto", "torch", "numba")
