@@ -241,11 +241,12 @@ def _chunks(tally: np.ndarray, cap: int, n: int) -> Iterator[tuple[int, int]]:
 def _overflow_matrix(ids, doc, start, stop, window, weights, limits, size) -> sp.csr_matrix:
     """The overflow occurrences of left tokens in [start, stop), summed per row (symmetric CSR)."""
     row_counts = np.zeros(size, dtype=np.int64)
-    kernels.count_overflow_rows(ids, doc, start, stop, window, limits, row_counts)
+    no_cols, no_dists = np.empty(0, dtype=np.int32), np.empty(0, dtype=np.uint16)
+    kernels.overflow_pass(ids, doc, start, stop, window, limits, row_counts, no_cols, no_dists, False)
     indptr = np.concatenate([[0], np.cumsum(row_counts)])
     cols = np.empty(indptr[-1], dtype=np.int32)
     dists = np.empty(indptr[-1], dtype=np.uint16)
-    kernels.fill_overflow(ids, doc, start, stop, window, limits, indptr[:-1].copy(), cols, dists)
+    kernels.overflow_pass(ids, doc, start, stop, window, limits, indptr[:-1].copy(), cols, dists, True)
     ptr, cols, vals = kernels.reduce_rows(indptr, cols, dists, weights, size)
     return sp.csr_matrix((vals, cols, ptr), shape=(size, size))
 

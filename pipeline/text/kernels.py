@@ -79,8 +79,13 @@ def count_dense(ids, doc, start, stop, window, weights, limits, offsets, dense, 
 
 
 @njit(cache=True)
-def count_overflow_rows(ids, doc, start, stop, window, limits, row_counts):
-    """Per row, the overflow occurrences of left tokens in [start, stop) (both directions)."""
+def overflow_pass(ids, doc, start, stop, window, limits, cursor, cols, dists, fill):
+    """Walk the overflow occurrences of left tokens in [start, stop), both directions.
+
+    ``fill=False`` only counts them per row into ``cursor`` (``cols`` and ``dists`` unused);
+    ``fill=True`` buckets them by row: column and distance at ``cursor[row]``, each row's next
+    free slot (start it at the row offsets of the counts).
+    """
     n = len(ids)
     for p in range(start, stop):
         a = ids[p]
@@ -90,31 +95,14 @@ def count_overflow_rows(ids, doc, start, stop, window, limits, row_counts):
                 break
             b = ids[q]
             if b >= limits[a]:
-                row_counts[a] += 1
-                row_counts[b] += 1
-
-
-@njit(cache=True)
-def fill_overflow(ids, doc, start, stop, window, limits, cursor, cols, dists):
-    """Bucket the overflow occurrences of [start, stop) by row (``cursor``: each row's next
-    free slot): column and distance."""
-    n = len(ids)
-    for p in range(start, stop):
-        a = ids[p]
-        for d in range(1, window + 1):
-            q = p + d
-            if q >= n or doc[q] != doc[p]:
-                break
-            b = ids[q]
-            if b >= limits[a]:
-                k = cursor[a]
-                cols[k] = b
-                dists[k] = d
-                cursor[a] = k + 1
-                k = cursor[b]
-                cols[k] = a
-                dists[k] = d
-                cursor[b] = k + 1
+                if fill:
+                    cols[cursor[a]] = b
+                    dists[cursor[a]] = d
+                cursor[a] += 1
+                if fill:  # after a's slot is taken: a == b fills two slots of one row
+                    cols[cursor[b]] = a
+                    dists[cursor[b]] = d
+                cursor[b] += 1
 
 
 @njit(cache=True)
