@@ -79,33 +79,18 @@ def test_same_seed_same_vectors(tiny_cooc):
     np.testing.assert_array_equal(a, b)
 
 
+#: alpha 40 with x_max 1e-3: the weights overflow float32, so the first loss is inf.
+DIVERGING = dict(dim=4, epochs=1, batch_size=64, x_max=1e-3, alpha=40, truncate=False, device="cpu")
+
+
 def test_divergence_names_step_and_loss(tiny_cooc):
-    # alpha 40 with x_max 1e-3: weights overflow float32, the first mini-batch loss is inf
-    cfg = SimplerGloveConfig(
-        dim=4,
-        epochs=1,
-        batch_size=64,
-        x_max=1e-3,
-        alpha=40,
-        truncate=False,
-        device="cpu",
-        engine="torch",
-    )
+    cfg = SimplerGloveConfig(**DIVERGING, engine="torch")
     with pytest.raises(DivergenceError, match=r"step 1 \(epoch 1\): mini-batch loss (inf|nan)"):
         train_simpler_glove(tiny_cooc, cfg)
 
 
 def test_skip_policy_counts_nonfinite_pairs(tiny_cooc):
-    cfg = SimplerGloveConfig(
-        dim=4,
-        epochs=1,
-        batch_size=64,
-        x_max=1e-3,
-        alpha=40,
-        truncate=False,
-        device="cpu",
-        nan_policy="skip",
-    )
+    cfg = SimplerGloveConfig(**DIVERGING, nan_policy="skip")
     vectors, history = train_simpler_glove(tiny_cooc, cfg)
     assert history[0]["skipped"] > 0
     assert np.isfinite(vectors).all()
