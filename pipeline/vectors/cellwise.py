@@ -3,8 +3,9 @@
 simpler_glove's and GloVe's C codes visit the shuffled cells one at a time and update the two
 rows a cell touches at once (Hogwild threads). Here the same per-cell updates run in numba
 kernels, in parallel but deterministically: the cells are split into DSGD strata
-(:mod:`pipeline.vectors.strata`), every round's strata touch disjoint rows and run on
-``numba.prange`` threads, each stratum sequentially in a per-epoch shuffled order. The same seed
+(:mod:`pipeline.vectors.strata`), every round's strata touch disjoint rows and are spread over
+the ``numba.prange`` threads by cell count, each stratum run sequentially in a per-epoch
+shuffled order. The same seed
 gives the same bits for any thread count.
 
 Per cell (i, j) with target t and weight f, both gradients are taken at the old values:
@@ -36,7 +37,7 @@ import numpy as np
 from numba import njit, prange
 
 from pipeline.vectors.adagrad import VARIANTS
-from pipeline.vectors.strata import stratify
+from pipeline.vectors.strata import stratify, thread_plan
 from pipeline.vectors.training import NAN_POLICIES, DivergenceError
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class CellwiseConfig:
     nan_policy: str = "raise"
     groups: int = 32
     grad_clip: float | None = None
+    interleave: int = 1
 
     def __post_init__(self):
         if self.epochs < 1:
@@ -67,6 +69,8 @@ class CellwiseConfig:
             raise ValueError(f"nan_policy: expected one of {NAN_POLICIES}, got {self.nan_policy!r}")
         if not 1 <= self.groups <= 255:
             raise ValueError(f"groups: expected 1 to 255, got {self.groups}")
+        if self.interleave < 1:
+            raise ValueError(f"interleave: must be at least 1, got {self.interleave}")
 
 
 def set_threads(threads: int) -> int:
@@ -170,27 +174,50 @@ def _shuffle(order, lo, hi, seed):
         order[k], order[m] = order[m], order[k]
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH, error_model="numpy")
-def run_epoch(tables, cells, order, offsets, rounds, seed, hyper, glove, stop_on_bad, out):
-    """One pass: the rounds in order, each round's strata on parallel threads.
+@njit(cache=True, parallel=True)
+def shuffle_strata(order, offsets, seed):
+    """Shuffle every stratum's slice of ``order`` in place, each from its own seed."""
+    for s in prange(len(offsets) - 1):
+        _shuffle(
+            order, offsets[s], offsets[s + 1], seed + np.uint64(s) * np.uint64(0xD1B54A32D192ED03)
+        )
 
+
+@njit(cache=True, parallel=True, fastmath=FASTMATH, error_model="numpy")
+def run_epoch(tables, cells, order, offsets, plan, round_order, hyper, glove, stop_on_bad, out):
+    """One pass over the shuffled strata: ``round_order.shape[0]`` sweeps of the rounds.
+
+    Sweep k runs the rounds in the order ``round_order[k]``, and in each round every stratum's
+    k-th of K slices of ``order``, the round's strata spread over the threads by ``plan``
+    (n_rounds, threads, width; −1 padding; :func:`~pipeline.vectors.strata.thread_plan`).
     ``tables`` = (W, G_W, W̃, G_W̃, b, G_b, b̃, G_b̃) (simpler GloVe passes W and G_W and leaves
     the rest unused); ``cells`` = (i, j, target, weight) sorted by stratum; ``hyper`` = (η, eps,
-    lagged as 0/1, clip) in the tables' dtype. ``out`` (n_strata, 4) float64 receives per stratum: loss sum
-    of the written cells, skipped cells, position of the first bad cell (−1: none), its loss.
+    lagged as 0/1, clip) in the tables' dtype. ``out`` (n_strata, 4) float64 accumulates per
+    stratum: loss sum of the written cells, skipped cells, position of the first bad cell in
+    its slice (−1: none), its loss. Returns (sweep, round) of the first bad cell, or (−1, −1).
     """
     dim = tables[0].shape[1]
-    for r in range(rounds.shape[0]):
-        for slot in prange(rounds.shape[1]):
-            s = rounds[r, slot]
-            if s >= 0:
-                lo, hi = offsets[s], offsets[s + 1]
-                _shuffle(order, lo, hi, seed + np.uint64(s) * np.uint64(0xD1B54A32D192ED03))
+    sweeps = round_order.shape[0]
+    for k in range(sweeps):
+        for r in round_order[k]:
+            for t in prange(plan.shape[1]):
                 old = np.empty((4, dim), hyper.dtype)
-                result = run_cells(tables, cells, order, lo, hi, hyper, glove, stop_on_bad, old)
-                out[s, 0], out[s, 1], out[s, 2], out[s, 3] = result
-        if stop_on_bad and (out[:, 2] >= 0).any():
-            return
+                for m in range(plan.shape[2]):
+                    s = plan[r, t, m]
+                    if s < 0:
+                        break
+                    n = offsets[s + 1] - offsets[s]
+                    lo, hi = offsets[s] + n * k // sweeps, offsets[s] + n * (k + 1) // sweeps
+                    loss, skipped, bad, bad_loss = run_cells(
+                        tables, cells, order, lo, hi, hyper, glove, stop_on_bad, old
+                    )
+                    out[s, 0] += loss
+                    out[s, 1] += skipped
+                    if bad >= 0:
+                        out[s, 2], out[s, 3] = bad, bad_loss
+            if stop_on_bad and (out[:, 2] >= 0).any():
+                return k, r
+    return -1, -1
 
 
 # --- the loop -------------------------------------------------------------------------------
@@ -219,25 +246,28 @@ def fit(tables: dict, i, j, target, weight, cfg: CellwiseConfig, random_state: i
     ):
         raise ValueError("the tables must be C-contiguous, all float32 or all float64")
     strata = stratify(i, j, cfg.groups, symmetric=not glove)
+    plan = thread_plan(strata.rounds, strata.offsets, numba.get_num_threads())
+    n_rounds = len(strata.rounds)
     cells = sorted_cells(strata.perm, i, j, target, weight, dtype)
     packed = pack_tables(tables)
     clip = np.inf if cfg.grad_clip is None else cfg.grad_clip
     hyper = np.array([cfg.eta, cfg.eps, cfg.adagrad == "lagged", clip], dtype=dtype)
     order = np.arange(len(target), dtype=np.int64)
     out = np.zeros((len(strata.offsets) - 1, 4))
-    seeds = np.random.SeedSequence(random_state).generate_state(cfg.epochs, np.uint64)
+    seeds = epoch_seeds(random_state, cfg.epochs)
     history, n = [], len(target)
     for epoch in range(1, cfg.epochs + 1):
         start = time.perf_counter()
         out[:] = 0.0
         out[:, 2] = -1.0
         stop = cfg.nan_policy == "raise"
-        seed = seeds[epoch - 1]
-        run_epoch(
-            packed, cells, order, strata.offsets, strata.rounds, seed, hyper, glove, stop, out
+        shuffle_strata(order, strata.offsets, seeds[epoch - 1])
+        round_order = round_orders(seeds[epoch - 1], n_rounds, cfg.interleave)
+        bad = run_epoch(
+            packed, cells, order, strata.offsets, plan, round_order, hyper, glove, stop, out
         )
-        if stop and (out[:, 2] >= 0).any():
-            raise DivergenceError(_divergence_message(epoch, strata, out))
+        if bad[0] >= 0:
+            raise DivergenceError(_divergence_message(epoch, strata, round_order, bad, out))
         loss, skipped = float(out[:, 0].sum()), int(out[:, 1].sum())
         history.append(
             {
@@ -275,15 +305,41 @@ def pack_tables(tables: dict) -> tuple:
     return tuple(a for name in ("W", "C", "b", "c") for a in (tables[name], acc[name]))
 
 
-def _divergence_message(epoch: int, strata, out: np.ndarray) -> str:
-    """The first bad cell in schedule order (rounds, then slots): its 1-based position in the
-    pass and its loss."""
+def epoch_seeds(random_state: int, epochs: int) -> np.ndarray:
+    """One uint64 seed per pass: it drives the strata shuffles and the round orders."""
+    return np.random.SeedSequence(random_state).generate_state(epochs, np.uint64)
+
+
+def round_orders(seed, n_rounds: int, sweeps: int) -> np.ndarray:
+    """(sweeps, n_rounds): a fresh random order of the rounds for every sweep of a pass.
+
+    A fixed order (the same round last in every pass) cost 2.3 analogy points on the English
+    reference corpus with 32 groups (docs/BENCHMARKS.md).
+    """
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.permutation(n_rounds) for _ in range(sweeps)])
+
+
+def schedule(strata, round_order: np.ndarray):
+    """Yield (sweep, round, stratum, lo, hi) for every slice of ``order`` in the order
+    :func:`run_epoch` runs them (sweeps, rounds, then a round's strata; the strata of a round
+    are independent, so this sequential order gives the parallel result)."""
+    sweeps = len(round_order)
+    for k, rounds in enumerate(round_order):
+        for r in rounds:
+            for s in strata.rounds[r][strata.rounds[r] >= 0]:
+                lo, n = strata.offsets[s], strata.offsets[s + 1] - strata.offsets[s]
+                yield k, r, s, lo + n * k // sweeps, lo + n * (k + 1) // sweeps
+
+
+def _divergence_message(epoch: int, strata, round_order, bad, out: np.ndarray) -> str:
+    """The first bad cell in schedule order: its 1-based position in the pass and its loss."""
     done = 0
-    for s in strata.rounds[strata.rounds >= 0]:  # row-major: the schedule order
-        if out[s, 2] >= 0:
+    for k, r, s, lo, hi in schedule(strata, round_order):
+        if (k, r) == tuple(bad) and out[s, 2] >= 0:
             return (
                 f"training diverged at step {done + int(out[s, 2]) + 1} (epoch {epoch}): cell "
                 f"loss {out[s, 3]}; lower eta or x_max, or check the co-occurrence table"
             )
-        done += int(strata.offsets[s + 1] - strata.offsets[s])
+        done += hi - lo
     raise AssertionError("no bad cell recorded")

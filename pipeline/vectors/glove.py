@@ -45,6 +45,7 @@ class GloveConfig:
     nan_policy: str = "raise"
     engine: str = "auto"
     groups: int = 32
+    interleave: int = 1
     precision: str = "float32"
 
     def __post_init__(self):
@@ -70,6 +71,7 @@ class GloveConfig:
             self.nan_policy,
             self.groups,
             self.grad_clip,
+            self.interleave,
         )
 
 

@@ -47,6 +47,7 @@ class SimplerGloveConfig:
     nan_policy: str = "raise"
     engine: str = "auto"
     groups: int = 32
+    interleave: int = 4
     precision: str = "float32"
     context_smoothing: float = 1.0
     subsample: float = 0.0
@@ -69,7 +70,13 @@ class SimplerGloveConfig:
 
     def cellwise(self) -> CellwiseConfig:
         return CellwiseConfig(
-            self.epochs, self.eta, self.adagrad, self.eps, self.nan_policy, self.groups
+            self.epochs,
+            self.eta,
+            self.adagrad,
+            self.eps,
+            self.nan_policy,
+            self.groups,
+            interleave=self.interleave,
         )
 
 

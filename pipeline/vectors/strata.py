@@ -13,6 +13,9 @@ single thread: the numbers depend on the schedule, never on the thread count.
   pair (g(i), g(j)) and the rounds are the G shifts {(a, (a + s) mod G) : a < G}.
 
 Stratum ids are ``a·G + b`` (with a ≤ b for one table); ``rounds`` holds them, −1 padding.
+:func:`thread_plan` hands each round's strata to the threads, largest first to the least loaded
+(LPT), so that every thread has work: numba's ``prange`` cuts its range into equal contiguous
+chunks, which on the padded rounds gave all of a tournament round to the first thread.
 """
 
 from __future__ import annotations
@@ -88,3 +91,28 @@ def stratify(i: np.ndarray, j: np.ndarray, groups: int, symmetric: bool) -> Stra
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     rounds = tournament_rounds(groups) if symmetric else shift_rounds(groups)
     return Strata(perm.astype(np.int64), offsets, rounds)
+
+
+def thread_plan(rounds: np.ndarray, offsets: np.ndarray, threads: int) -> np.ndarray:
+    """Stratum ids per (round, thread), −1 padding: shape (n_rounds, threads, width).
+
+    Each round's strata go largest first to the thread with the fewest cells so far (ties: the
+    lower thread), so the threads of a round finish close together. Which thread runs a stratum
+    never changes the result: a round's strata touch disjoint rows.
+    """
+    if threads < 1:
+        raise ValueError(f"threads: expected at least 1, got {threads}")
+    sizes = np.diff(offsets)
+    plan = [[[] for _ in range(threads)] for _ in rounds]
+    for r, row in enumerate(rounds):
+        load = [0] * threads
+        for s in sorted((s for s in row if s >= 0), key=lambda s: (-sizes[s], s)):
+            t = min(range(threads), key=lambda t: (load[t], t))
+            plan[r][t].append(int(s))
+            load[t] += int(sizes[s])
+    width = max(1, max(len(ids) for by_thread in plan for ids in by_thread))
+    out = np.full((len(rounds), threads, width), -1, dtype=np.int64)
+    for r, by_thread in enumerate(plan):
+        for t, ids in enumerate(by_thread):
+            out[r, t, : len(ids)] = ids
+    return out

@@ -4,10 +4,22 @@ import numba
 import numpy as np
 import pytest
 
-from pipeline.vectors.cellwise import CellwiseConfig, pack_tables, run_cells, set_threads
+from pipeline.vectors.cellwise import (
+    CellwiseConfig,
+    epoch_seeds,
+    pack_tables,
+    round_orders,
+    run_cells,
+    run_epoch,
+    schedule,
+    set_threads,
+    shuffle_strata,
+    sorted_cells,
+)
 from pipeline.vectors.cooccurrence import pmi_targets
 from pipeline.vectors.glove import GloveConfig, train_glove
 from pipeline.vectors.simpler_glove import SimplerGloveConfig, train_simpler_glove
+from pipeline.vectors.strata import stratify, thread_plan
 from pipeline.vectors.training import DivergenceError, resolve_engine
 
 
@@ -74,6 +86,41 @@ def test_cell_updates_match_numpy_reference(glove, lagged, dtype):
         np.testing.assert_allclose(packed[2 * k + 1], expect_acc[name], rtol=tol, atol=tol / 10)
 
 
+@pytest.mark.parametrize("glove", [False, True])
+@pytest.mark.parametrize("sweeps", [1, 3])
+def test_epoch_equals_sequential_replay_of_its_schedule(glove, sweeps):
+    # the parallel pass (strata of a round on two threads, sweep k on the k-th slice of every
+    # stratum) equals one cell at a time in the order schedule() lists
+    rng = np.random.default_rng(1)
+    v, d, n, groups = 23, 4, 800, 4
+    i, j = rng.integers(0, v, n), rng.integers(0, v, n)
+    j[i == j] = (j[i == j] + 1) % v
+    strata = stratify(i, j, groups, symmetric=not glove)
+    cells = sorted_cells(strata.perm, i, j, rng.normal(size=n), rng.uniform(0.1, 2, n), np.float64)
+    names = ("W", "C", "b", "c") if glove else ("W",)
+    shapes = {"W": (v, d), "C": (v, d), "b": (v,), "c": (v,)}
+    tables = {k: rng.normal(size=shapes[k]) / d for k in names}
+    order = np.arange(n, dtype=np.int64)
+    shuffle_strata(order, strata.offsets, np.uint64(7))
+    rounds = len(strata.rounds)
+    round_order = np.stack([rng.permutation(rounds) for _ in range(sweeps)])
+    replay = np.concatenate([order[lo:hi] for *_, lo, hi in schedule(strata, round_order)])
+    assert sorted(replay) == list(range(n))  # every cell once per pass
+    expect, _, expect_loss = reference(tables, cells, replay, 0.1, 1e-8, False, np.inf, glove)
+    packed = pack_tables(tables)
+    hyper = np.array([0.1, 1e-8, 0, np.inf])
+    out = np.zeros((groups * groups, 4))
+    out[:, 2] = -1
+    plan = thread_plan(strata.rounds, strata.offsets, 2)
+    bad = run_epoch(
+        packed, cells, order, strata.offsets, plan, round_order, hyper, glove, True, out
+    )
+    assert tuple(bad) == (-1, -1)
+    assert out[:, 0].sum() == pytest.approx(expect_loss, rel=1e-12)
+    for name in names:
+        np.testing.assert_allclose(tables[name], expect[name], rtol=1e-12, atol=1e-14)
+
+
 def train(kind, cooc, seed=0, **kw):
     kw = {"dim": 8, "epochs": 3, "device": "cpu", "engine": "numba", **kw}
     if kind == "glove":
@@ -82,13 +129,13 @@ def train(kind, cooc, seed=0, **kw):
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")
-@pytest.mark.parametrize("kind", ["simpler_glove", "glove"])
-def test_same_bits_for_one_and_two_threads(tiny_cooc, kind):
+@pytest.mark.parametrize("kind, interleave", [("simpler_glove", 1), ("glove", 1), ("glove", 3)])
+def test_same_bits_for_one_and_two_threads(tiny_cooc, kind, interleave):
     results = []
     try:
         for threads in (1, 2, 1):
             assert set_threads(threads) == threads
-            results.append(train(kind, tiny_cooc, seed=5))
+            results.append(train(kind, tiny_cooc, seed=5, interleave=interleave))
     finally:
         set_threads(numba.config.NUMBA_NUM_THREADS)
     for vectors, history in results[1:]:
@@ -128,6 +175,31 @@ def test_divergence_names_epoch_step_and_loss(tiny_cooc):
         train("simpler_glove", tiny_cooc, **OVERFLOW)
 
 
+@pytest.mark.parametrize("interleave", [1, 4])
+def test_divergence_step_is_the_bad_cells_place_in_the_schedule(tiny_cooc, interleave):
+    # one cell's weight overflows: the error names its 1-based step in the pass, which the
+    # skip policy confirms by leaving out exactly that cell
+    off = tiny_cooc.off_diagonal()
+    bad = int(np.argmax(off.x))
+    x = tiny_cooc.x.copy()
+    x[np.flatnonzero(tiny_cooc.i != tiny_cooc.j)[bad]] = 1e30
+    cooc = type(tiny_cooc)(tiny_cooc.i, tiny_cooc.j, x, tiny_cooc.counts)
+    kw = dict(x_max=1e-3, alpha=2.0, truncate=False, interleave=interleave, groups=3)
+    with pytest.raises(DivergenceError, match=r"diverged at step \d+ \(epoch 1\)") as err:
+        train("simpler_glove", cooc, seed=4, **kw)
+    step = int(str(err.value).split("step ")[1].split(" ")[0])
+    _, history = train("simpler_glove", cooc, seed=4, nan_policy="skip", epochs=1, **kw)
+    assert history[0]["skipped"] == 1  # that cell alone
+    # where the schedule of seed 4's first pass puts the cell
+    strata = stratify(off.i, off.j, 3, symmetric=True)
+    order = np.arange(len(off.x), dtype=np.int64)
+    seed = epoch_seeds(4, 1)[0]
+    shuffle_strata(order, strata.offsets, seed)
+    round_order = round_orders(seed, len(strata.rounds), interleave)
+    replay = np.concatenate([order[lo:hi] for *_, lo, hi in schedule(strata, round_order)])
+    assert step == 1 + int(np.flatnonzero(strata.perm[replay] == bad)[0])
+
+
 def test_skip_policy_counts_cells_and_leaves_tables_finite(tiny_cooc):
     vectors, history = train("simpler_glove", tiny_cooc, nan_policy="skip", **OVERFLOW)
     assert history[0]["skipped"] == len(tiny_cooc.off_diagonal().x)
@@ -156,5 +228,7 @@ def test_engine_choice_and_bad_config():
         resolve_engine("jax", torch.device("cpu"))
     with pytest.raises(ValueError, match="groups"):
         CellwiseConfig(epochs=1, eta=0.1, groups=0)
+    with pytest.raises(ValueError, match="interleave"):
+        CellwiseConfig(epochs=1, eta=0.1, interleave=0)
     with pytest.raises(ValueError, match="nan_policy"):
         CellwiseConfig(epochs=1, eta=0.1, nan_policy="ignore")

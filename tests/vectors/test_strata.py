@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from pipeline.vectors.strata import shift_rounds, stratify, tournament_rounds
+from pipeline.vectors.strata import shift_rounds, stratify, thread_plan, tournament_rounds
 
 
 def touched_groups(stratum, groups, symmetric):
@@ -46,3 +46,21 @@ def test_stratify_sorts_cells_into_their_strata():
             assert np.all(np.diff(cells) > 0)  # stable: the table's order within a stratum
     with pytest.raises(ValueError, match="groups"):
         stratify(i, j, 0, True)
+
+
+@pytest.mark.parametrize("groups, threads", [(4, 2), (32, 2), (7, 3), (2, 4)])
+def test_thread_plan_spreads_each_round_over_the_threads(groups, threads):
+    rng = np.random.default_rng(groups)
+    i, j = rng.integers(0, 300, 20_000), rng.integers(0, 300, 20_000)
+    strata = stratify(i, j, groups, symmetric=True)
+    plan = thread_plan(strata.rounds, strata.offsets, threads)
+    sizes = np.diff(strata.offsets)
+    for row, by_thread in zip(strata.rounds, plan, strict=True):
+        ids = by_thread[by_thread >= 0]
+        assert sorted(ids) == sorted(row[row >= 0])  # each stratum once, in its own round
+        busy = (by_thread >= 0).any(axis=1).sum()
+        assert busy == min(threads, len(ids))  # no thread idle while another holds two strata
+        loads = [sizes[t[t >= 0]].sum() for t in by_thread]
+        assert max(loads) - min(loads) <= sizes[ids].max()  # LPT: within one stratum
+    with pytest.raises(ValueError, match="threads"):
+        thread_plan(strata.rounds, strata.offsets, 0)
