@@ -164,6 +164,7 @@ def main() -> None:
         "settings": settings,
         "vocab_size": len(vocab),
         "threads": args.threads,
+        "seed": args.seed,
         "train_wall_s": round(wall, 1),
         "train_cpu_s": round(cpu1.user + cpu1.system - cpu0.user - cpu0.system, 1),
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

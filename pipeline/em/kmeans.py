@@ -100,14 +100,24 @@ def lloyd(ops, X, centers, max_iter: int, tol: float):
     if ops.name == "numpy":
         return _lloyd_numpy(X, centers, max_iter, tol)
     n_clusters = centers.shape[0]
-    labels_old = ops.asindex(np.full(X.shape[0], -1))
+
+    def step(centers):
+        labels = assign_labels(ops, X, centers)
+        return labels, update_centers(ops, X, centers, labels, n_clusters)
+
+    return _lloyd_loop(step, lambda c: assign_labels(ops, X, c), centers, max_iter, tol, ops)
+
+
+def _lloyd_loop(step, relabel, centers, max_iter: int, tol: float, ops):
+    """sklearn's stopping rules over ``step(centers) -> (labels, new centres)``; ``relabel``
+    labels the final centres when the loop did not stop on unchanged labels."""
+    labels_old = None
     strict, converged, n_iter = False, False, 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is returned
-        labels = assign_labels(ops, X, centers)
-        new = update_centers(ops, X, centers, labels, n_clusters)
+        labels, new = step(centers)
         shift = float(((new - centers) ** 2).sum())
         centers = new
-        if ops.array_equal(labels, labels_old):
+        if labels_old is not None and ops.array_equal(labels, labels_old):
             strict = converged = True
             break
         if shift <= tol:
@@ -115,7 +125,7 @@ def lloyd(ops, X, centers, max_iter: int, tol: float):
             break
         labels_old = labels
     if not strict:
-        labels = assign_labels(ops, X, centers)
+        labels = relabel(centers)
     return labels, centers, n_iter, converged
 
 
@@ -244,27 +254,28 @@ def inertia_threaded(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> 
 
 
 def _lloyd_numpy(X, centers, max_iter: int, tol: float):
+    """:func:`lloyd` on the compiled passes; two label buffers, written in turn."""
     X = np.ascontiguousarray(X)  # row chunks for the GEMM, as sklearn's order="C"
     n_clusters = centers.shape[0]
-    labels, labels_old = np.empty(len(X), dtype=np.int64), np.full(len(X), -1, dtype=np.int64)
-    strict, converged, n_iter = False, False, 0
+    buffers = [np.empty(len(X), dtype=np.int64) for _ in range(2)]
+
+    def next_buffer():
+        buffers.reverse()
+        return buffers[0]
+
+    def step(centers):
+        labels = next_buffer()
+        sums, counts = _assign_numpy(X, centers, labels, update=True)
+        weights = counts.astype(X.dtype)
+        return labels, update_centers(NUMPY, X, centers, labels, n_clusters, weights, sums)
+
+    def relabel(centers):
+        labels = next_buffer()
+        _assign_numpy(X, centers, labels)
+        return labels
+
     with compiled_threads(n_threads_default()):
-        for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is returned
-            sums, counts = _assign_numpy(X, centers, labels, update=True)
-            weights = counts.astype(X.dtype)
-            new = update_centers(NUMPY, X, centers, labels, n_clusters, weights, sums)
-            shift = float(((new - centers) ** 2).sum())
-            centers = new
-            if np.array_equal(labels, labels_old):
-                strict = converged = True
-                break
-            if shift <= tol:
-                converged = True
-                break
-            labels, labels_old = labels_old, labels
-        if not strict:
-            _assign_numpy(X, centers, labels)
-    return labels, centers, n_iter, converged
+        return _lloyd_loop(step, relabel, centers, max_iter, tol, NUMPY)
 
 
 def inertia(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> float:
