@@ -4,8 +4,9 @@ simpler_glove's and GloVe's C codes visit the shuffled cells one at a time and u
 rows a cell touches at once (Hogwild threads). Here the same per-cell updates run in numba
 kernels, in parallel but deterministically: the cells are split into DSGD strata
 (:mod:`pipeline.vectors.strata`), every round's strata touch disjoint rows and are spread over
-the ``numba.prange`` threads by cell count, each stratum run sequentially in a per-epoch
-shuffled order. The same seed
+the ``numba.prange`` threads by cell count, each stratum run sequentially. Every pass shuffles
+each stratum and runs ``interleave`` sweeps of the rounds, sweep k over the k-th slice of every
+stratum, each sweep in a fresh random round order (a fixed order cost accuracy). The same seed
 gives the same bits for any thread count.
 
 Per cell (i, j) with target t and weight f, both gradients are taken at the old values:
