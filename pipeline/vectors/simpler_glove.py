@@ -51,11 +51,12 @@ class SimplerGloveConfig:
     precision: str = "float32"
     context_smoothing: float = 1.0
     subsample: float = 0.0
+    pmi_shift: float = 1.0
 
     def __post_init__(self):
         if self.precision not in ("float32", "float64"):
             raise ValueError(f"precision: expected float32 or float64, got {self.precision!r}")
-        for key in ("dim", "x_max", "alpha", "context_smoothing"):
+        for key in ("dim", "x_max", "alpha", "context_smoothing", "pmi_shift"):
             if getattr(self, key) <= 0:
                 raise ValueError(f"{key}: must be positive, got {getattr(self, key)}")
         if self.subsample < 0:
@@ -109,7 +110,7 @@ def train_simpler_glove(
     engine = resolve_engine(cfg.engine, device)
     generator = torch.Generator().manual_seed(random_state)
     off = cooc.off_diagonal()
-    target = pmi_targets(off, cfg.context_smoothing)
+    target = pmi_targets(off, cfg.context_smoothing) - np.log(cfg.pmi_shift)
     weight = glove_weights(off.x, cfg.x_max, cfg.alpha, cfg.truncate)
     keep = keep_probabilities(cooc.counts, cfg.subsample)
     weight = weight * keep[off.i] * keep[off.j]

@@ -72,6 +72,22 @@ def test_training_fits_pmi_and_lowers_loss(tiny_cooc):
     assert np.corrcoef(fitted, pmi_targets(off)[heavy])[0, 1] > 0.9
 
 
+def test_pmi_shift_fits_pmi_minus_log_k(tiny_cooc):
+    # SGNS with k negative samples factorises PMI − log k (Levy & Goldberg 2014); the key moves
+    # every target by −log k and nothing else. k < 1 here: the tiny corpus is near-independent
+    # (PMI ≈ 0), and one Gram matrix cannot fit mostly negative targets with small norms
+    off = tiny_cooc.off_diagonal()
+    heavy = off.x >= 10
+    pmi = pmi_targets(off)[heavy]
+    for k in (1.0, 0.5):
+        cfg = SimplerGloveConfig(dim=16, epochs=40, x_max=10, device="cpu", pmi_shift=k)
+        vectors, _ = train_simpler_glove(tiny_cooc, cfg, random_state=0)
+        fitted = (vectors[off.i[heavy]] * vectors[off.j[heavy]]).sum(1)
+        assert abs(np.mean(fitted - (pmi - np.log(k)))) < 0.05
+    with pytest.raises(ValueError, match="pmi_shift"):
+        SimplerGloveConfig(pmi_shift=0)
+
+
 def test_same_seed_same_vectors(tiny_cooc):
     cfg = SimplerGloveConfig(dim=4, epochs=2, batch_size=128, device="cpu")
     a, _ = train_simpler_glove(tiny_cooc, cfg, random_state=3)
