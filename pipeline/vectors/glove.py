@@ -22,6 +22,7 @@ from pipeline.vectors.cooccurrence import Cooccurrence, glove_weights
 from pipeline.vectors.training import (
     LoopConfig,
     as_tensors,
+    engine_config,
     fit,
     resolve_device,
     resolve_engine,
@@ -58,21 +59,10 @@ class GloveConfig:
             raise ValueError(f"grad_clip: must be positive or null, got {self.grad_clip}")
 
     def loop(self) -> LoopConfig:
-        return LoopConfig(
-            self.epochs, self.batch_size, self.eta, self.adagrad, self.eps, self.nan_policy
-        )
+        return engine_config(LoopConfig, self)
 
     def cellwise(self) -> CellwiseConfig:
-        return CellwiseConfig(
-            self.epochs,
-            self.eta,
-            self.adagrad,
-            self.eps,
-            self.nan_policy,
-            self.groups,
-            self.grad_clip,
-            self.interleave,
-        )
+        return engine_config(CellwiseConfig, self)
 
 
 class Glove:

@@ -25,6 +25,7 @@ from pipeline.vectors.cooccurrence import (
 from pipeline.vectors.training import (
     LoopConfig,
     as_tensors,
+    engine_config,
     fit,
     resolve_device,
     resolve_engine,
@@ -65,20 +66,10 @@ class SimplerGloveConfig:
             raise ValueError(f"weighting: expected unit or harmonic, got {self.weighting!r}")
 
     def loop(self) -> LoopConfig:
-        return LoopConfig(
-            self.epochs, self.batch_size, self.eta, self.adagrad, self.eps, self.nan_policy
-        )
+        return engine_config(LoopConfig, self)
 
     def cellwise(self) -> CellwiseConfig:
-        return CellwiseConfig(
-            self.epochs,
-            self.eta,
-            self.adagrad,
-            self.eps,
-            self.nan_policy,
-            self.groups,
-            interleave=self.interleave,
-        )
+        return engine_config(CellwiseConfig, self)
 
 
 class SimplerGlove:

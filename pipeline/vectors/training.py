@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -26,6 +26,14 @@ NAN_POLICIES = ("raise", "skip")
 
 class DivergenceError(ValueError):
     """Training produced a non-finite loss; the message names the step and the loss."""
+
+
+def engine_config(cls: type, model_cfg):
+    """The engine's config ``cls`` from the like-named fields of a model's config (fields the
+    model does not have keep ``cls``'s defaults), so no field is passed by position."""
+    return cls(
+        **{f.name: getattr(model_cfg, f.name) for f in fields(cls) if hasattr(model_cfg, f.name)}
+    )
 
 
 @dataclass(frozen=True)

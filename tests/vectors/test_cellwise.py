@@ -232,3 +232,18 @@ def test_engine_choice_and_bad_config():
         CellwiseConfig(epochs=1, eta=0.1, interleave=0)
     with pytest.raises(ValueError, match="nan_policy"):
         CellwiseConfig(epochs=1, eta=0.1, nan_policy="ignore")
+
+
+def test_model_configs_hand_their_fields_to_the_engines_by_name():
+    glove = GloveConfig(grad_clip=5.0, interleave=3, groups=7, eta=0.02, epochs=4).cellwise()
+    assert (glove.grad_clip, glove.interleave, glove.groups, glove.eta, glove.epochs) == (
+        5.0,
+        3,
+        7,
+        0.02,
+        4,
+    )
+    simpler = SimplerGloveConfig(interleave=2, adagrad="lagged").cellwise()
+    assert (simpler.interleave, simpler.adagrad, simpler.grad_clip) == (2, "lagged", None)
+    loop = SimplerGloveConfig(batch_size=99, nan_policy="skip").loop()
+    assert (loop.batch_size, loop.nan_policy, loop.epochs) == (99, "skip", 30)
