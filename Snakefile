@@ -15,6 +15,11 @@ include: "workflow/rules/text.smk"
 include: "workflow/rules/vectors.smk"
 include: "workflow/rules/em.smk"
 include: "workflow/rules/images.smk"
+include: "workflow/rules/estimators.smk"
+include: "workflow/rules/energy.smk"
+include: "workflow/rules/dynamics.smk"
+include: "workflow/rules/transport.smk"
+include: "workflow/rules/ledger.smk"
 
 
 rule all:

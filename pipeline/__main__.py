@@ -9,7 +9,7 @@ import sys
 
 from pipeline.cli import run_main
 
-DOMAINS = ("text", "vectors", "em", "images")
+DOMAINS = ("text", "vectors", "em", "images", "estimators", "energy", "dynamics", "transport", "ledger")
 
 
 def main(argv: list[str] | None = None) -> int:

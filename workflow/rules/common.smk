@@ -9,7 +9,17 @@ from urllib.parse import urlparse
 
 from snakemake.utils import validate
 
-DOMAINS = ["text", "vectors", "em", "images"]
+DOMAINS = [
+    "text",
+    "vectors",
+    "em",
+    "images",
+    "estimators",
+    "energy",
+    "dynamics",
+    "transport",
+    "ledger",
+]
 
 # Validate before the DAG is built: the top level first (unknown sections rejected), then each
 # domain against its own schema, which also fills in every default.
@@ -28,6 +38,7 @@ CORE_CODE = [
     "devices.py",
     "io.py",
     "provenance.py",
+    "tables.py",
 ]
 
 
@@ -63,6 +74,20 @@ FINAL_OUTPUTS = []
 
 def get_final_outputs():
     return FINAL_OUTPUTS
+
+
+# Each rule file declares the results tables it writes (concrete paths, in the one schema of
+# pipeline/tables.py) and the metrics each experiment id holds there, with
+# `declare_results(path, {experiment: [metric, ...]})`; the ledger reads every declared table
+# and refuses, before the DAG is built, a claim that points at a metric no table holds.
+RESULTS_TABLES = {}
+
+
+def declare_results(path, produces):
+    if path in RESULTS_TABLES:
+        raise ValueError(f"results table {path} declared twice")
+    RESULTS_TABLES[path] = {k: list(v) for k, v in produces.items()}
+    return path
 
 
 # ---- text track -------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Post 4 (让Keras更酷一些): weight EMA against none, the Dirac-GAN dynamics, intermediate variables, data-loader safety."""

@@ -1,0 +1,1 @@
+"""The claims ledger: every checklist item and claim of posts.md beside our measured value and a verdict."""
