@@ -51,21 +51,61 @@ def estimate_parameters(ops, X, resp, reg_covar: float, covariance_type: str):
     return nk, means, cov
 
 
+def rounding_eps(ops) -> float:
+    """Machine epsilon of the backend's dtype (float32 or float64)."""
+    return float(np.finfo(np.float32 if "32" in str(ops.dtype) else np.float64).eps)
+
+
 def precision_cholesky(ops, covariances, covariance_type: str):
-    """Cholesky factors of the precisions; a singular covariance raises ``ValueError``."""
+    """Cholesky factors of the precisions; a singular covariance raises ``ValueError``.
+
+    Singularity is decided here, relative to each matrix's own scale, never by whether a LAPACK
+    or torch build happens to fail at rounding level (which differs between Intel and AMD): a
+    full covariance is singular when its Cholesky factorisation fails, is not finite, or a pivot
+    L_ii² is at most 2(d + 1)·eps·Σ_ii (the Cholesky backward-error bound: an exactly singular
+    PSD matrix leaves a pivot of that size; 1 − L_ii²/Σ_ii is the R² of feature i on the ones
+    before it); a diagonal or spherical variance is singular when it is ≤ 0. See
+    :func:`check_covariances` for variances lost in the rounding of the M-step itself.
+    """
     if covariance_type == "full":
+        n_features = covariances.shape[1]
         try:
             lower = ops.cholesky(covariances)
         except FloatingPointError as exc:
             raise ValueError(SINGULAR_MESSAGE) from exc
+        pivots = ops.einsum("kii->ki", lower) ** 2
+        floor = 2 * (n_features + 1) * rounding_eps(ops) * ops.einsum("kii->ki", covariances)
+        if not ops.isfinite_all(lower) or bool(ops.to_numpy(pivots <= floor).any()):
+            raise ValueError(SINGULAR_MESSAGE)
         out = ops.zeros(covariances.shape)
-        eye = ops.eye(covariances.shape[1])
+        eye = ops.eye(n_features)
         for k in range(covariances.shape[0]):
             out[k] = ops.solve_lower(lower[k], eye).T
         return out
-    if bool(ops.to_numpy(covariances <= 0).any()):
+    if not ops.isfinite_all(covariances) or bool(ops.to_numpy(covariances <= 0).any()):
         raise ValueError(SINGULAR_MESSAGE)
     return 1.0 / ops.sqrt(covariances)
+
+
+def check_covariances(ops, means, covariances, covariance_type: str, n_samples: int) -> None:
+    """``ValueError`` when an M-step variance is below the rounding error of its own formula.
+
+    A length-N sum carries a relative rounding error up to N·eps, so the means are known to
+    N·eps·|μ|. A full covariance is centred: a variance Σ_ii ≤ (N·eps·μ_i)² is the square of that
+    error, the feature is constant within the component. Diagonal and spherical variances come
+    from E[x²] − E[x]², whose rounding error is up to N·eps·E[x²]: a variance (``reg_covar``
+    included) at most that is indistinguishable from zero. The verdict is the same on every
+    backend and CPU unless a variance lies within a few ulps of its floor.
+    """
+    rel = n_samples * rounding_eps(ops)
+    if covariance_type == "full":
+        var, floor = ops.einsum("kii->ki", covariances), (rel * means) ** 2
+    elif covariance_type == "diag":
+        var, floor = covariances, rel * (covariances + means**2)
+    else:
+        var, floor = covariances, rel * (covariances + (means**2).mean(axis=1))
+    if bool(ops.to_numpy(var <= floor).any()):
+        raise ValueError(SINGULAR_MESSAGE)
 
 
 def log_gaussian_prob(ops, X, means, prec_chol, covariance_type: str):
@@ -197,6 +237,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return ops.asarray(weights), ops.asarray(means), ops.asarray(pc)
         resp = ops.asarray(self._initial_resp(X, rng))
         nk, means, cov = estimate_parameters(ops, Xb, resp, self.reg_covar, self.covariance_type)
+        check_covariances(ops, means, cov, self.covariance_type, X.shape[0])
         weights = nk / X.shape[0] if user[0] is None else ops.asarray(user[0])
         means = means if user[1] is None else ops.asarray(user[1])
         if user[2] is None:
@@ -213,6 +254,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             nk, means, cov = estimate_parameters(
                 ops, Xb, ops.exp(log_resp), self.reg_covar, self.covariance_type
             )
+            check_covariances(ops, means, cov, self.covariance_type, Xb.shape[0])
             weights, pc = nk / nk.sum(), precision_cholesky(ops, cov, self.covariance_type)
             bounds.append(lower)
             if not np.isfinite(lower):

@@ -7,7 +7,7 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGMM
 
-from pipeline.em.backend import NumpyOps
+from pipeline.em.backend import NumpyOps, check_backend_params
 from pipeline.em.gmm import (
     GaussianMixture,
     e_step,
@@ -154,6 +154,38 @@ def test_singular_covariance_is_a_clear_error(backend):
     with pytest.raises(ValueError, match="increase reg_covar"):
         GaussianMixture(1, reg_covar=0.0, backend=backend).fit(X)
     assert GaussianMixture(1, reg_covar=1e-6, backend=backend).fit(X).converged_
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_singularity_is_decided_relative_to_scale(backend, dtype):
+    # Exactly rank-deficient covariances at scales 1e-8..1e8 are singular on every backend and
+    # CPU, whether or not LAPACK's Cholesky happens to fail; a well-conditioned one of the same
+    # scale (condition number 1e4) is not.
+    ops = check_backend_params(GaussianMixture(backend=backend, device="cpu", dtype=dtype))
+    rng = np.random.default_rng(0)
+    for scale in 10.0 ** np.arange(-8, 9, 4):
+        v = rng.normal(size=(3, 2))
+        rank2 = scale * v @ v.T  # 3x3 of rank 2
+        with pytest.raises(ValueError, match="increase reg_covar"):
+            precision_cholesky(ops, ops.asarray(rank2[None]), "full")
+        good = scale * np.diag([1.0, 1e-2, 1e-4])
+        precision_cholesky(ops, ops.asarray(good[None]), "full")
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_constant_feature_is_singular_without_reg_covar(backend, covariance_type):
+    # A constant feature (0.1 is not exact in binary, so the M-step's variance is rounding noise
+    # of either sign): singular for every covariance type and backend, fine with reg_covar. A
+    # spherical variance averages the features, so there every feature is constant.
+    X = np.c_[np.full(200, 0.1), np.random.default_rng(0).normal(size=200)]
+    if covariance_type == "spherical":
+        X[:, 1] = -3.7
+    kw = dict(covariance_type=covariance_type, backend=backend, random_state=0)
+    with pytest.raises(ValueError, match="increase reg_covar"):
+        GaussianMixture(1, reg_covar=0.0, **kw).fit(X)
+    assert GaussianMixture(1, reg_covar=1e-6, **kw).fit(X).converged_
 
 
 def test_non_convergence_warns_and_sets_attributes(mixture):
