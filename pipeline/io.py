@@ -7,6 +7,7 @@ truncated file that looks finished.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import hashlib
 import logging
@@ -57,6 +58,65 @@ def require_file(path: str | os.PathLike, what: str = "input") -> Path:
     if path.stat().st_size == 0:
         raise DataError(f"{what} {str(path)!r} is empty")
     return path
+
+
+#: Byte-order marks of encodings other than UTF-8 (UTF-32LE first: it starts like UTF-16LE).
+FOREIGN_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32LE"),
+    (codecs.BOM_UTF32_BE, "UTF-32BE"),
+    (codecs.BOM_UTF16_LE, "UTF-16LE"),
+    (codecs.BOM_UTF16_BE, "UTF-16BE"),
+)
+#: Bytes of a file's head that :func:`check_text_head` looks at.
+TEXT_HEAD_BYTES = 1 << 16
+
+
+def check_bad_share(name: str, bad: int, total: int, limit: float, key: str, what: str) -> None:
+    """Raise :class:`DataError` when ``bad`` of ``total`` items of ``name`` exceed the share
+    ``limit``; the message names the file, the share found and the config ``key`` that relaxes
+    it. ``what`` describes the bad items (``"3 undecodable bytes"``)."""
+    if bad and bad > limit * total:
+        raise DataError(
+            f"{name}: {what} of {total} ({bad / max(total, 1):.1%}) exceed {key} = {limit}"
+        )
+
+
+def check_text_head(head: bytes, name: str, limit: float = 0.0, key: str | None = None) -> None:
+    """Signs that a file meant to be UTF-8 is not: a UTF-16/32 byte-order mark (always an
+    error), or NUL bytes, which UTF-8 text does not hold but UTF-16/32 text without a mark and
+    binary files do (an error above the share ``limit`` of the head, relaxed by ``key``)."""
+    for bom, encoding in FOREIGN_BOMS:
+        if head.startswith(bom):
+            raise DataError(
+                f"{name}: starts with a {encoding} byte-order mark; expected UTF-8 "
+                f"(convert it first, e.g. iconv -f {encoding} -t UTF-8)"
+            )
+    nul = head.count(0)
+    if nul and key is None:
+        raise DataError(
+            f"{name}: {nul} NUL byte(s) in the first {len(head)} bytes; expected UTF-8 text "
+            "(UTF-16/32 without a byte-order mark, or a binary file?)"
+        )
+    if key is not None:
+        check_bad_share(name, nul, len(head), limit, key,
+                        f"{nul} NUL bytes (UTF-16/32 without a byte-order mark, or binary?)")
+
+
+def read_utf8_text(path: str | os.PathLike, what: str = "input") -> str:
+    """The whole of a small UTF-8 text file (a UTF-8 BOM dropped, line ends kept), decoded
+    strictly: another encoding is a :class:`DataError` naming the file, line and byte."""
+    path = require_file(path, what)
+    data = path.read_bytes()
+    name = f"{what} {str(path)!r}"
+    check_text_head(data[:TEXT_HEAD_BYTES], name)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"{name} is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line}) "
+            "cannot be decoded; convert the file to UTF-8 (e.g. iconv -f GB18030 -t UTF-8)"
+        ) from exc
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

@@ -32,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--types", required=True, type=Path)
     p.add_argument("--stats", required=True, type=Path)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--corpus", default="<corpus>", help="the corpus's name in text.corpora (for error messages)")
     p.set_defaults(func=prepare_corpus)
 
     p = subparsers.add_parser("build-vocabulary", help="min_count / max_size cut in frequency order")
@@ -74,7 +75,8 @@ def fetch_source(args: argparse.Namespace) -> None:
 
 
 def prepare_corpus(args: argparse.Namespace) -> None:
-    cfg = load_section(corpus.CorpusConfig, args.config, "text.corpora.<corpus>")
+    name = f"text.corpora.{args.corpus}"
+    cfg = load_section(corpus.CorpusConfig, args.config, name)
     source = args.source
     if source.is_dir():
         if args.sha256:
@@ -85,7 +87,7 @@ def prepare_corpus(args: argparse.Namespace) -> None:
         if not args.sha256:
             log.warning("%s has sha256 %s; set it as the corpus's sha256 key to pin it", source, hashes[str(source)])
     record = provenance.collect(args.config, input_hashes=hashes)
-    corpus.prepare_corpus(cfg, source, args.shards_dir, args.types, args.stats, record, args.threads)
+    corpus.prepare_corpus(cfg, source, args.shards_dir, args.types, args.stats, record, args.threads, name)
 
 
 def build_vocabulary(args: argparse.Namespace) -> None:

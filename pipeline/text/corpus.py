@@ -26,7 +26,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.io import DataError, atomic_path, parquet_writer, write_table
-from pipeline.text.sources import FORMATS, WIKI_ARTICLE_MIN_TOKENS, DecodeCounter, read_documents
+from pipeline.text.sources import (
+    FORMATS,
+    MAX_BAD_BYTE_FRACTION,
+    NO_DOCUMENTS,
+    WIKI_ARTICLE_MIN_TOKENS,
+    DecodeCounter,
+    read_documents,
+)
 from pipeline.text.tokenize import make_tokenizer
 
 log = logging.getLogger(__name__)
@@ -50,8 +57,11 @@ class CorpusConfig:
     shards: int = 2
     tokenizer: str = "text8"
     opencc: str | None = None
+    max_bad_byte_fraction: float = MAX_BAD_BYTE_FRACTION
 
     def __post_init__(self):
+        if not 0 <= self.max_bad_byte_fraction <= 1:
+            raise ValueError(f"max_bad_byte_fraction: expected a share in [0, 1], got {self.max_bad_byte_fraction}")
         if self.format not in FORMATS:
             raise ValueError(f"format: expected one of {FORMATS}, got {self.format!r}")
         if self.shards < 1:
@@ -128,7 +138,7 @@ def build_shards(
             if max_documents and stats["documents"] >= max_documents:
                 break
         if stats["tokens"] == 0:
-            raise DataError("the corpus produced no tokens (empty source, or every document filtered out)")
+            raise EmptyCorpusError(stats)
         for writer, buffer in zip(writers, buffers, strict=True):
             _flush(writer, buffer, types)
     stats["types"] = len(types.index)
@@ -138,6 +148,16 @@ def build_shards(
         log.warning("%d undecodable byte(s) replaced by U+FFFD", stats["replaced_bytes"])
     log.info("corpus: %s", stats)
     return types, stats
+
+
+class EmptyCorpusError(DataError):
+    """No document of the corpus kept a token; ``stats`` tells whether any document was read."""
+
+    def __init__(self, stats: dict):
+        self.stats = stats
+        why = (f"all {stats['skipped_documents']} document(s) were filtered out" if stats["skipped_documents"]
+               else "no document was read")
+        super().__init__(f"the corpus produced no tokens: {why}")
 
 
 def _flush(writer: pq.ParquetWriter, buffer: list[np.ndarray], types: TypeIndex) -> None:
@@ -162,14 +182,35 @@ def prepare_corpus(
     stats_path: Path,
     provenance: dict[str, str],
     processes: int = 1,
+    name: str = "text.corpora.<corpus>",
 ) -> dict:
-    """Read ``source`` per ``cfg``; write the shards, the type table and the statistics."""
+    """Read ``source`` per ``cfg``; write the shards, the type table and the statistics.
+
+    ``name`` is the corpus's config path (``text.corpora.<name>``), used in error messages.
+    """
     tokenize = make_tokenizer(cfg.language, cfg.tokenizer, cfg.opencc)
-    documents = read_documents(source, cfg.format, processes)
+    key = f"{name}.max_bad_byte_fraction"
+    documents = read_documents(source, cfg.format, processes, cfg.max_bad_byte_fraction, key)
     min_tokens = WIKI_ARTICLE_MIN_TOKENS if cfg.format == "wiki_xml" else 1
     shard_paths = [Path(shards_dir) / f"shard-{k}.parquet" for k in range(cfg.shards)]
-    types, stats = build_shards(documents, tokenize, shard_paths, provenance, min_tokens, cfg.max_documents)
+    try:
+        types, stats = build_shards(documents, tokenize, shard_paths, provenance, min_tokens, cfg.max_documents)
+    except EmptyCorpusError as exc:
+        raise DataError(f"{source}: {_empty_reason(cfg, exc.stats)} ({name}.format = {cfg.format})") from exc
     write_table(types.table(), types_path, provenance)
     with atomic_path(stats_path) as tmp:
         tmp.write_text(json.dumps(stats, indent=2, sort_keys=True))
     return stats
+
+
+def _empty_reason(cfg: CorpusConfig, stats: dict) -> str:
+    """Why a source produced no token: no document in its format, or every document emptied by
+    the tokeniser."""
+    if not stats["skipped_documents"]:
+        return f"the corpus produced no tokens: {NO_DOCUMENTS[cfg.format]}"
+    skipped = stats["skipped_documents"]
+    if cfg.format == "wiki_xml":
+        return f"the corpus produced no tokens: all {skipped} article(s) had fewer than {WIKI_ARTICLE_MIN_TOKENS} tokens"
+    tokenizer = "jieba" if cfg.language == "zh" else cfg.tokenizer
+    return (f"the corpus produced no tokens: all {skipped} document(s) were empty after the "
+            f"{tokenizer} tokeniser (punctuation or symbols only?)")

@@ -1,14 +1,17 @@
 """Corpus sources: open compressed files, decode UTF-8 leniently, and yield documents as text.
 
 Every reader yields one ``str`` per document and never holds the whole corpus in memory.
-Undecodable bytes are replaced by U+FFFD and counted (:class:`DecodeCounter`); a corrupt or
-truncated bz2/gz/xz stream becomes a :class:`~pipeline.io.DataError` naming the file.
+Undecodable bytes are replaced by U+FFFD and counted (:class:`DecodeCounter`); a file whose bad
+bytes (undecodable, or NUL) exceed the share ``max_bad_byte_fraction``, or that starts with a
+UTF-16/32 byte-order mark, and a corrupt or truncated bz2/gz/xz/zip stream become a
+:class:`~pipeline.io.DataError` naming the file (the wiki_xml reader leaves decoding to gensim).
 """
 
 from __future__ import annotations
 
 import bz2
 import codecs
+import contextlib
 import gzip
 import io
 import logging
@@ -18,7 +21,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipeline.io import DataError
+from pipeline.io import TEXT_HEAD_BYTES, DataError, check_bad_share, check_text_head
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,18 @@ WIKI_ARTICLE_MIN_TOKENS = 50
 #: text8 is one 100 MB line; it is cut into pseudo-documents of about this many characters,
 #: at spaces, so that windows cross at most one boundary per million characters.
 TEXT8_PIECE_CHARS = 1 << 20
+#: Default largest share of bad bytes (undecodable as UTF-8, or NUL) in one source file.
+MAX_BAD_BYTE_FRACTION = 0.01
+#: The config key that relaxes it, as named in errors (the CLI passes the corpus's full key).
+BAD_BYTES_KEY = "text.corpora.<corpus>.max_bad_byte_fraction"
+#: Why a source of each format can yield no document at all (for the empty-corpus error).
+NO_DOCUMENTS = {
+    "plain": "no non-blank line found",
+    "tsv": "no id<TAB>text line found",
+    "wikiextractor": "no <doc ...> ... </doc> block found (is it WikiExtractor output?)",
+    "text8": "no word found",
+    "wiki_xml": "no article found",
+}
 
 
 class DecodeCounter:
@@ -69,14 +84,50 @@ def _decompressed(path: Path) -> io.BufferedIOBase:
 _STREAM_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error, zipfile.BadZipFile)
 
 
-def _lines(path: Path) -> Iterator[str]:
-    """Decoded lines of one (possibly compressed) file; corrupt streams raise DataError."""
+class _CountingReader(io.RawIOBase):
+    """A decompressed byte stream that checks its head (byte-order mark, NUL bytes) on the first
+    read and counts the bytes and NUL bytes passing through."""
+
+    def __init__(self, raw, name: str, limit: float, key: str):
+        self.raw, self.name, self.limit, self.key = raw, name, limit, key
+        self.total = self.nul = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.raw.read(len(buffer))
+        if not self.total and data:
+            check_text_head(data[:TEXT_HEAD_BYTES], self.name, self.limit, self.key)
+        n = len(data)
+        buffer[:n] = data
+        self.total += n
+        self.nul += data.count(0)
+        return n
+
+
+@contextlib.contextmanager
+def _text(path: Path, limit: float, key: str, newline: str | None = None) -> Iterator[io.TextIOWrapper]:
+    """One (possibly compressed) file decoded as UTF-8 (a UTF-8 BOM dropped). After it is read
+    to the end, bad bytes (undecodable or NUL) above the share ``limit`` raise DataError naming
+    the file, the share and ``key``; so do corrupt streams and a UTF-16/32 byte-order mark."""
+    replaced_before = DecodeCounter.count
     try:
         with _decompressed(path) as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8", errors=DecodeCounter.name(), newline=None)
-            yield from text
+            counting = _CountingReader(raw, str(path), limit, key)
+            buffered = io.BufferedReader(counting, buffer_size=TEXT_HEAD_BYTES)
+            yield io.TextIOWrapper(buffered, encoding="utf-8-sig", errors=DecodeCounter.name(), newline=newline)
     except _STREAM_ERRORS as exc:
         raise DataError(f"{path}: corrupt or truncated file ({type(exc).__name__}: {exc})") from exc
+    replaced = DecodeCounter.count - replaced_before
+    check_bad_share(str(path), replaced + counting.nul, counting.total, limit, key,
+                    f"{replaced} undecodable and {counting.nul} NUL bytes")
+
+
+def _lines(path: Path, limit: float = MAX_BAD_BYTE_FRACTION, key: str = BAD_BYTES_KEY) -> Iterator[str]:
+    """Decoded lines of one (possibly compressed) file, checked as :func:`_text` does."""
+    with _text(path, limit, key) as text:
+        yield from text
 
 
 def _files(path: Path) -> list[Path]:
@@ -90,19 +141,19 @@ def _files(path: Path) -> list[Path]:
     return [path]
 
 
-def read_plain(path: Path) -> Iterator[str]:
+def read_plain(path: Path, limit: float = MAX_BAD_BYTE_FRACTION, key: str = BAD_BYTES_KEY) -> Iterator[str]:
     """One document per non-blank line."""
     for file in _files(path):
-        for line in _lines(file):
+        for line in _lines(file, limit, key):
             if line.strip():
                 yield line
 
 
-def read_tsv(path: Path) -> Iterator[str]:
+def read_tsv(path: Path, limit: float = MAX_BAD_BYTE_FRACTION, key: str = BAD_BYTES_KEY) -> Iterator[str]:
     """``id<TAB>text`` lines; lines without a tab are counted and skipped."""
     bad = 0
     for file in _files(path):
-        for n, line in enumerate(_lines(file), 1):
+        for n, line in enumerate(_lines(file, limit, key), 1):
             if not line.strip():
                 continue
             parts = line.rstrip("\n").split("\t", 1)
@@ -116,12 +167,14 @@ def read_tsv(path: Path) -> Iterator[str]:
         log.warning("%s: %d malformed TSV line(s) skipped", path, bad)
 
 
-def read_wikiextractor(path: Path) -> Iterator[str]:
+def read_wikiextractor(
+    path: Path, limit: float = MAX_BAD_BYTE_FRACTION, key: str = BAD_BYTES_KEY
+) -> Iterator[str]:
     """WikiExtractor ``<doc ...>`` blocks, each joined into one document (title line included)."""
     for file in _files(path):
         buf: list[str] = []
         inside = False
-        for line in _lines(file):
+        for line in _lines(file, limit, key):
             if line.startswith("<doc "):
                 inside, buf = True, []
             elif line.startswith("</doc>"):
@@ -135,25 +188,21 @@ def read_wikiextractor(path: Path) -> Iterator[str]:
             yield " ".join(buf)
 
 
-def read_text8(path: Path) -> Iterator[str]:
+def read_text8(path: Path, limit: float = MAX_BAD_BYTE_FRACTION, key: str = BAD_BYTES_KEY) -> Iterator[str]:
     """text8 (one line of space-separated words), cut at spaces into ~1 MB pieces."""
     for file in _files(path):
-        try:
-            with _decompressed(file) as raw:
-                text = io.TextIOWrapper(raw, encoding="utf-8", errors=DecodeCounter.name())
-                rest = ""
-                while block := text.read(TEXT8_PIECE_CHARS):
-                    block = rest + block
-                    cut = block.rfind(" ")
-                    if cut <= 0:
-                        rest = block
-                        continue
-                    yield block[:cut]
-                    rest = block[cut + 1 :]
-                if rest.strip():
-                    yield rest
-        except _STREAM_ERRORS as exc:
-            raise DataError(f"{file}: corrupt or truncated file ({type(exc).__name__}: {exc})") from exc
+        with _text(file, limit, key, newline="") as text:
+            rest = ""
+            while block := text.read(TEXT8_PIECE_CHARS):
+                block = rest + block
+                cut = block.rfind(" ")
+                if cut <= 0:
+                    rest = block
+                    continue
+                yield block[:cut]
+                rest = block[cut + 1 :]
+            if rest.strip():
+                yield rest
 
 
 def _keep_text(text, token_min_len, token_max_len, lower):
@@ -178,12 +227,19 @@ def read_wiki_xml(path: Path, processes: int = 1) -> Iterator[str]:
         raise DataError(f"{file}: corrupt or truncated file ({type(exc).__name__}: {exc})") from exc
 
 
-def read_documents(path: str | Path, fmt: str, processes: int = 1) -> Iterator[str]:
-    """Documents of ``path`` in format ``fmt`` (one of :data:`FORMATS`)."""
+def read_documents(
+    path: str | Path,
+    fmt: str,
+    processes: int = 1,
+    max_bad_byte_fraction: float = MAX_BAD_BYTE_FRACTION,
+    key: str = BAD_BYTES_KEY,
+) -> Iterator[str]:
+    """Documents of ``path`` in format ``fmt`` (one of :data:`FORMATS`); a file with more than
+    ``max_bad_byte_fraction`` bad bytes is a DataError naming the config ``key``."""
     path = Path(path)
     if fmt == "wiki_xml":
         return read_wiki_xml(path, processes)
     readers = {"text8": read_text8, "plain": read_plain, "wikiextractor": read_wikiextractor, "tsv": read_tsv}
     if fmt not in readers:
         raise ValueError(f"format: expected one of {FORMATS}, got {fmt!r}")
-    return readers[fmt](path)
+    return readers[fmt](path, max_bad_byte_fraction, key)

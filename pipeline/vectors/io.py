@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from gensim.models import KeyedVectors
 
-from pipeline.io import DataError, atomic_path, require_file
+from pipeline.io import DataError, atomic_path, read_utf8_text, require_file
 from pipeline.vectors.cooccurrence import Cooccurrence
 
 log = logging.getLogger(__name__)
@@ -77,9 +77,9 @@ def save_word2vec_text(kv: KeyedVectors, path: str | os.PathLike) -> Path:
 
 
 def read_lines(path: str | os.PathLike) -> list[str]:
-    """Lines of a UTF-8 text file (BOM stripped, any line ending)."""
-    with open(require_file(path, "evaluation file"), encoding="utf-8-sig", newline=None) as f:
-        return f.read().splitlines()
+    """Lines of a UTF-8 text file (BOM stripped, any line ending); another encoding is a
+    :class:`DataError` naming the file (pipeline.io.read_utf8_text)."""
+    return read_utf8_text(path, "evaluation file").splitlines()
 
 
 def read_sentiment_sheet(path: str | os.PathLike) -> pd.Series:

@@ -17,7 +17,7 @@ import torch
 from gensim.models import KeyedVectors
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.io import DataError
+from pipeline.io import DataError, check_bad_share
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +57,12 @@ def clean_texts(cells: pd.Series, name: str, max_bad_fraction: float) -> tuple[l
         log.warning(
             "%s: %d missing and %d non-text cells counted and dropped", name, missing, non_text
         )
-    if not texts or bad > max_bad_fraction * len(cells):
-        raise DataError(
-            f"{name}: {missing} missing and {non_text} non-text cells of {len(cells)} exceed "
-            f"sentiment.max_bad_fraction = {max_bad_fraction}"
-        )
+    if not texts:
+        raise DataError(f"{name}: no text cell among {len(cells)} rows")
+    check_bad_share(
+        name, bad, len(cells), max_bad_fraction, "vectors.sentiment.classifier.max_bad_fraction",
+        f"{missing} missing and {non_text} non-text cells",
+    )
     return texts, {"rows": len(cells), "missing_cells": missing, "non_text_cells": non_text}
 
 

@@ -72,3 +72,36 @@ def test_shard_is_readable_by_arrow(tmp_path):
     paths = [tmp_path / "s0.parquet"]
     build_shards(iter(["x y", "y"]), str.split, paths, PROV)
     assert pq.read_table(paths[0]).column("tokens").to_pylist() == [[0, 1], [1]]
+
+
+@pytest.mark.parametrize(
+    "fmt,content,why",
+    [
+        ("wikiextractor", "just some text\nwithout doc blocks\n", r"no <doc \.\.\.> \.\.\. </doc> block"),
+        ("tsv", "no tab here\nnor here\n", r"no id<TAB>text line"),
+        ("plain", "\n\n   \n", r"no non-blank line"),
+        ("plain", "!!! ???\n-- ..\n", r"all 2 document\(s\) were empty after the text8 tokeniser"),
+    ],
+)
+def test_empty_corpus_names_the_file_and_why(tmp_path, fmt, content, why):
+    src = tmp_path / "c.txt"
+    src.write_text(content)
+    cfg = CorpusConfig(format=fmt, shards=1)
+    out = tmp_path / "out"
+    with pytest.raises(DataError, match=rf"c.txt: the corpus produced no tokens: {why}.*text.corpora.tiny.format = {fmt}"):
+        prepare_corpus(cfg, src, out / "shards", out / "types.parquet", out / "stats.json", PROV, name="text.corpora.tiny")
+    assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))
+
+
+def test_bad_byte_share_key_and_config_range(tmp_path):
+    src = tmp_path / "c.txt"
+    src.write_bytes(b"good words here\nbad \xff\xfe\n")
+    cfg = CorpusConfig(format="plain", shards=1)
+    out = tmp_path / "out"
+    with pytest.raises(DataError, match=r"c.txt: 2 undecodable .* exceed text.corpora.tiny.max_bad_byte_fraction = 0.01"):
+        prepare_corpus(cfg, src, out / "shards", out / "types.parquet", out / "stats.json", PROV, name="text.corpora.tiny")
+    relaxed = CorpusConfig(format="plain", shards=1, max_bad_byte_fraction=0.2)
+    stats = prepare_corpus(relaxed, src, out / "shards", out / "types.parquet", out / "stats.json", PROV)
+    assert stats["replaced_bytes"] == 2
+    with pytest.raises(ValueError, match="max_bad_byte_fraction"):
+        CorpusConfig(max_bad_byte_fraction=1.5)

@@ -2,6 +2,7 @@ import bz2
 import gzip
 import lzma
 
+import numpy as np
 import pytest
 
 from pipeline.io import DataError
@@ -54,9 +55,40 @@ def test_non_utf8_bytes_are_replaced_and_counted(tmp_path):
     p = tmp_path / "c.txt"
     p.write_bytes(b"good line\nbad \xff\xfe bytes\n")
     before = DecodeCounter.count
-    docs = list(read_documents(p, "plain"))
+    docs = list(read_documents(p, "plain", max_bad_byte_fraction=0.1))
     assert docs[1] == "bad \ufffd\ufffd bytes\n"
     assert DecodeCounter.count - before == 2
+
+
+def test_too_many_undecodable_bytes_name_file_share_and_key(tmp_path):
+    p = tmp_path / "c.txt"
+    p.write_bytes(b"good line\nbad \xff\xfe bytes\n")  # 2 of 23 bytes: 8.7 %
+    with pytest.raises(DataError, match=r"c.txt: 2 undecodable and 0 NUL bytes of 23 \(8.7%\) exceed "
+                       r"text.corpora.tiny.max_bad_byte_fraction = 0.01"):
+        list(read_documents(p, "plain", key="text.corpora.tiny.max_bad_byte_fraction"))
+
+
+@pytest.mark.parametrize("fmt", ["plain", "tsv", "wikiextractor", "text8"])
+def test_random_bytes_are_not_a_corpus(tmp_path, fmt):
+    p = tmp_path / "random.bin"
+    p.write_bytes(np.random.default_rng(0).integers(1, 256, 20_000, dtype=np.uint8).tobytes())
+    with pytest.raises(DataError, match=r"random.bin: \d+ undecodable and \d+ NUL bytes of 20000 \(\d+\.\d%\) exceed"):
+        list(read_documents(p, fmt))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-16-le"])
+def test_utf16_and_utf32_text_is_refused(tmp_path, encoding):
+    p = tmp_path / "wide.txt.gz"
+    p.write_bytes(gzip.compress("one document\nanother one\n".encode(encoding)))
+    # With a byte-order mark the encoding is named; without one, the NUL bytes give it away.
+    with pytest.raises(DataError, match=r"wide.txt.gz: (starts with a UTF-(16|32)(LE|BE) byte-order mark|\d+ NUL bytes)"):
+        list(read_documents(p, "plain"))
+
+
+def test_utf8_bom_is_dropped(tmp_path):
+    p = tmp_path / "bom.txt"
+    p.write_bytes(b"\xef\xbb\xbfone doc\n")
+    assert list(read_documents(p, "plain")) == ["one doc\n"]
 
 
 @pytest.mark.parametrize("suffix", [".bz2", ".xz", ".gz"])

@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-from snakemake.utils import validate
+from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
+
+from pipeline.validation import ConfigError, unpinned_mirrors, validate_section
 
 DOMAINS = [
     "text",
@@ -22,10 +25,18 @@ DOMAINS = [
 ]
 
 # Validate before the DAG is built: the top level first (unknown sections rejected), then each
-# domain against its own schema, which also fills in every default.
-validate(config, "../schemas/config.schema.yaml")
-for _domain in DOMAINS:
-    validate(config[_domain], f"../schemas/{_domain}.schema.yaml")
+# domain against its own schema, which also fills in every default (as snakemake's
+# validate(set_default=True)); a violation is one line per problem naming the full dotted key,
+# the value and what is expected (pipeline/validation.py).
+_SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
+try:
+    validate_section(config, _SCHEMAS / "config.schema.yaml")
+    for _domain in DOMAINS:
+        validate_section(config[_domain], _SCHEMAS / f"{_domain}.schema.yaml", _domain)
+except ConfigError as _exc:
+    raise WorkflowError(str(_exc)) from None
+for _warning in unpinned_mirrors(config):
+    logger.warning(_warning)
 
 # The interpreter running snakemake runs the package too (the .venv made by `make setup`).
 PY = sys.executable
@@ -94,7 +105,15 @@ def declare_results(path, produces):
 
 
 # Keys of a corpus entry that change how it is tokenised (the source itself is an input file).
-CORPUS_KEYS = ["language", "format", "max_documents", "shards", "tokenizer", "opencc"]
+CORPUS_KEYS = [
+    "language",
+    "format",
+    "max_documents",
+    "shards",
+    "tokenizer",
+    "opencc",
+    "max_bad_byte_fraction",
+]
 
 
 def get_corpus(wildcards):

@@ -56,7 +56,7 @@ rule text_prepare_corpus:
     shell:
         "{PY} -m pipeline text prepare-corpus --config {params.cfg:q} --source {input.source:q} "
         "--sha256={params.sha256:q} --shards-dir {output.shards} --types {output.types} "
-        "--stats {output.stats} --threads {threads} > {log} 2>&1"
+        "--stats {output.stats} --threads {threads} --corpus {wildcards.corpus} > {log} 2>&1"
 
 
 rule text_build_vocabulary:
