@@ -1,1 +1,89 @@
-# Rules of the ledger domain (see pipeline/ledger/): The claims ledger: every checklist item and claim of posts.md beside our measured value and a verdict.
+# The claims ledger (pipeline/ledger/): every checklist item and claim of posts.md beside our
+# measured value and a verdict, built from every results table the other rule files declare
+# (declare_results in common.smk) and every collected results folder (results/reference/*/).
+# Included last, so RESULTS_TABLES is complete here.
+import glob
+import importlib.util
+
+LEDGER = config["ledger"]
+LEDGER_CODE = [
+    "ledger/__init__.py",
+    "ledger/cli.py",
+    "ledger/claims.py",
+    "ledger/verdicts.py",
+    "ledger/sources.py",
+    "ledger/ledger.py",
+    "ledger/figures.py",
+    "ledger/render.py",
+]
+
+
+def _ledger_claims_module():
+    """pipeline/ledger/claims.py of this workflow's copy (needs only yaml and jsonschema)."""
+    spec = importlib.util.spec_from_file_location(
+        "ledger_claims", PKG / "ledger" / "claims.py"
+    )
+    claims = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(claims)
+    return claims
+
+
+# Before the DAG is built: a claims file with a duplicate id, a malformed threshold or a metric
+# that no declared results table holds stops the workflow here, naming the entry.
+_claims = _ledger_claims_module()
+LEDGER_CLAIM_FILES = [str(p) for p in _claims.claim_files(LEDGER["claims_dir"])]
+_claims.check_selects(_claims.load_claims(LEDGER["claims_dir"]), RESULTS_TABLES)
+
+
+def get_ledger_collected(wildcards):
+    """Manifests and tables of the collected results folders (results/reference/<label>/)."""
+    root = LEDGER["collected_dir"]
+    return sorted(
+        glob.glob(f"{root}/*/manifest.json")
+        + glob.glob(f"{root}/*/**/*.parquet", recursive=True)
+    )
+
+
+rule ledger_build:
+    input:
+        results=list(RESULTS_TABLES),
+        collected=get_ledger_collected,
+        claims=LEDGER_CLAIM_FILES,
+        schema=f"{LEDGER['claims_dir']}/schema.yaml",
+        catalog=f"{LEDGER['claims_dir']}/catalog.yaml",
+        code=pkg_files(*LEDGER_CODE),
+    output:
+        ledger="results/ledger/ledger.parquet",
+        checks="results/ledger/checks.parquet",
+        front="results/ledger/front.html",
+        html=report(
+            "results/ledger/ledger.html",
+            caption="../report/ledger_table.rst",
+            category="0. Claims ledger",
+            subcategory="ledger",
+            labels={"table": "the ledger, every column"},
+        ),
+        summary=report(
+            "results/ledger/summary.png",
+            caption="../report/ledger_summary.rst",
+            category="0. Claims ledger",
+            subcategory="ledger",
+            labels={"figure": "verdicts per post"},
+        ),
+    log:
+        "results/logs/ledger_build/ledger.log",
+    benchmark:
+        "results/benchmarks/ledger_build/ledger.tsv"
+    threads: 1
+    params:
+        cfg=canon(LEDGER),
+        declared=canon(RESULTS_TABLES),
+        versions=lib_versions("pandas", "pyarrow", "jsonschema", "matplotlib"),
+    shell:
+        "{PY} -m pipeline ledger build --config {params.cfg:q} --declared {params.declared:q} "
+        "--results {input.results} --output {output.ledger} --checks {output.checks} "
+        "--html {output.html} --front {output.front} --summary-figure {output.summary} "
+        "> {log} 2>&1"
+
+
+FINAL_OUTPUTS.append("results/ledger/ledger.parquet")

@@ -1,0 +1,126 @@
+"""End to end: the real snakemake builds the ledger from a declared results table, the report
+opens on it, and headless Chromium renders it without script errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.ledger.conftest import REPO, check, entry, write_claims
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+TINY_SMK = '''
+declare_results("results/tiny/gumbel.parquet", {"E2.1": ["p_value"]})
+
+
+rule tiny_gumbel:
+    output:
+        "results/tiny/gumbel.parquet",
+    shell:
+        "{PY} -c 'import sys; from pipeline import tables; from pipeline.provenance import collect; "
+        "tables.write_results(tables.results_frame([dict(experiment=\\"E2.1\\", dataset=\\"d\\", "
+        "method=\\"gumbel_max\\", implementation=\\"ours\\", seed=s, metric=\\"p_value\\", value=0.1 + s / 10) "
+        "for s in range(3)]), sys.argv[1], collect(\\"{{}}\\"))' {output}"
+
+
+FINAL_OUTPUTS.append("results/tiny/gumbel.parquet")
+'''
+SNAKEFILE = '''
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "tiny.smk"
+include: "workflow/rules/ledger.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        get_final_outputs(),
+'''
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run",
+                  "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000"]
+
+
+def chromium() -> str:
+    exe = shutil.which("chromium")
+    if exe is None:
+        if os.geteuid() != 0:
+            pytest.skip("chromium is not installed and this user cannot install it (.ci/run does)")
+        pytest.fail("chromium is missing: .ci/run installs Debian's chromium package")
+    return exe
+
+
+@pytest.fixture
+def workflow(tmp_path):
+    root = tmp_path / "wf"
+    root.mkdir()
+    for folder in ("workflow", "config", "pipeline"):
+        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "Snakefile").write_text(SNAKEFILE)
+    (root / "tiny.smk").write_text(TINY_SMK)
+    folder = root / "claims"
+    folder.mkdir()
+    for name in ("schema.yaml", "catalog.yaml"):
+        shutil.copy(REPO / "claims" / name, folder / name)
+    write_claims(folder, [entry(evidence=["results/ledger/summary.png"])])
+    (root / "test-config.yaml").write_text(yaml.safe_dump({"ledger": {"claims_dir": "claims"}}))
+    return root
+
+
+def snakemake(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, *args, "--cores", "1", "--configfile", "test-config.yaml"],
+                          cwd=root, capture_output=True, text=True, timeout=300)
+
+
+def rendered(dom: str) -> str:
+    """The page as rendered, without the scripts (which also hold the report's raw data)."""
+    return re.sub(r"<script\b.*?</script>", "", dom, flags=re.S)
+
+
+@pytest.mark.slow
+def test_report_opens_on_the_ledger_in_a_browser(workflow, tmp_path):
+    exe = chromium()
+    run = snakemake(workflow)
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = snakemake(workflow, "--report", "results/report.html")
+    assert report.returncode == 0, report.stderr[-3000:]
+    page = (workflow / "results/report.html").as_uri()
+    profile = tmp_path / "chromium-profile"
+    dom = subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page],
+                         capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-3000:]
+    assert "Uncaught" not in dom.stderr, [ln for ln in dom.stderr.splitlines() if "Uncaught" in ln]
+    html = rendered(dom.stdout)
+    assert 'id="claims-ledger"' in html
+    ids = re.findall(r'<tr class="ledger-row" data-id="([^"]+)"', html)
+    assert len(ids) == 53 and ids[0] == "E1.1" and ids[-1] == "C11"
+    row = re.search(r'data-id="E2\.1".*?</tr>', html, re.S).group(0)
+    assert "reproduced" in row and "p-value: 0.1 [seeds 0.1 – 0.3] &gt; 0.01 ✓" in row
+    assert "not run: no entry yet" in re.search(r'data-id="E3\.1".*?</tr>', html, re.S).group(0)
+    shot = tmp_path / "report.png"  # for people to look at: the report's first screen
+    subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--hide-scrollbars",
+                    "--window-size=1400,1000", f"--screenshot={shot}", page],
+                   capture_output=True, text=True, timeout=120, check=True)
+    assert shot.read_bytes()[:4] == b"\x89PNG"
+    print(f"report screenshot: {shot}")
+
+
+@pytest.mark.slow
+def test_an_unknown_metric_stops_the_workflow_before_the_dag(workflow):
+    write_claims(workflow / "claims", [entry(checks=[check(select={"experiment": "E2.1", "metric": "p_valu"})])])
+    run = snakemake(workflow, "-n")
+    assert run.returncode != 0
+    assert "entry E2.1, check 1 ('p-value'): metric ['p_valu'] of experiment E2.1 is in no declared" in run.stdout + run.stderr
