@@ -1,13 +1,14 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make run    set up .venv, run the whole DAG on the default config (CPU, offline), write the report
 #   make test   set up .venv, run the test suite
+#   make reproduce  the reference runs that fit a CPU, collected into the ledger of record (hours)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 CORES  ?= 2
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run report test lint bench clean
+.PHONY: setup run report reproduce test lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,26 @@ run: $(STAMP)
 
 report: $(STAMP)
 	$(BIN)/snakemake --report results/report.html
+
+# The ledger of record (README "Reproducing the ledger"): every reference configuration that
+# fits a CPU machine, each run and then collected into results/reference/<name>/ at reference
+# scale (only the paths it writes at that scale), then the default run, the ledger and the report.
+# Not run by CI: about 3 hours on 2 cores (docs/BENCHMARKS.md). A reference run:
+#   $(call reference_run,<name>,<config file>,<results globs>,<targets>)
+define reference_run
+	$(BIN)/snakemake --cores $(CORES) $(4) --configfile config/$(2)
+	$(BIN)/python -m pipeline ledger collect results --into results/reference/$(1) --label $(1) \
+		--scale reference $(foreach p,$(3),--pattern '$(p)')
+
+endef
+
+reproduce: $(STAMP)
+	$(call reference_run,en-reference,en-reference.yaml,text/enwiki2015/**/*.parquet vectors/enwiki2015/**/*.parquet,)
+	$(call reference_run,zh-reference,zh-reference.yaml,text/xwlb/**/*.parquet vectors/xwlb/**/*.parquet,)
+	$(call reference_run,em-reference,em-reference.yaml,em/**/*.parquet,results/em/summary.parquet)
+	$(call reference_run,images-reference,images-reference.yaml,images/fashion_mnist/**/*.parquet,results/images/fashion_mnist/vqvae/metrics.parquet)
+	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --cores $(CORES) --report results/report.html
 
 test: $(STAMP)
 	$(BIN)/ruff check pipeline tests benchmarks

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipeline import tables
 from pipeline.io import DataError, atomic_path, read_provenance, require_file
@@ -80,6 +81,9 @@ def find_tables(root: Path, patterns: Sequence[str]) -> list[Path]:
     found = sorted({p for pattern in patterns for p in root.glob(pattern) if p.suffix == ".parquet"})
     out = []
     for path in found:
+        if set(pq.read_schema(path).names) != set(tables.COLUMNS):  # cheap: never reads a big table
+            log.info("skipped %s (not a results table)", path)
+            continue
         try:
             tables.read_results(path)
         except DataError as exc:
