@@ -78,7 +78,7 @@ def build(entries: list[dict], catalog: list[dict], frame: pd.DataFrame,
         judged, checks = verdicts.judge(entry, frame, declared)
         used = frame[frame["source"].isin(judged["sources"].split(";"))] if judged["sources"] else frame.iloc[:0]
         rows.append({
-            "id": entry["id"], "post": _post_text(entry["post"]), "statement": entry["statement"],
+            "id": entry["id"], "post": _post_text(item["post"]), "statement": entry["statement"],
             "bar": entry["bar"], "author": "" if entry["author"] is None else str(entry["author"]),
             **judged, "scale": entry["scale"], "needs": entry["needs"] or "",
             "evidence": ";".join(entry["evidence"]),

@@ -124,3 +124,17 @@ def test_invalid_yaml_and_missing_folder(claims_dir, tmp_path):
         claims.load_claims(claims_dir)
     with pytest.raises(FileNotFoundError, match="claims folder"):
         claims.load_claims(tmp_path / "nowhere")
+
+
+def test_exponent_floats_are_numbers(claims_dir):
+    (claims_dir / "post2.yaml").write_text(
+        "- id: E2.1\n  post: 2\n  statement: s\n  bar: post\n  checks:\n"
+        "    - {name: n, select: {experiment: E2.1, metric: m}, reduce: max, op: '<', value: 1e-7}\n")
+    (e,) = claims.load_claims(claims_dir)
+    assert e["checks"][0]["value"] == 1e-7
+
+
+def test_a_claim_spanning_posts_may_name_one_of_them(claims_dir):
+    write_claims(claims_dir, [entry("C10", post=6, checks=[])], "key_claims.yaml")
+    (e,) = claims.load_claims(claims_dir)
+    assert e["post"] == 6
