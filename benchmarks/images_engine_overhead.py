@@ -17,8 +17,8 @@ import time
 import numpy as np
 import torch
 
-from pipeline.images.loader import ImageDataset, batch_stream
-from pipeline.images.train import TrainConfig, Trainer
+from pipeline.engine import TrainConfig, Trainer, batch_stream
+from pipeline.images.loader import ImageDataset
 from pipeline.images.vqvae import VQVAE, VQVAEConfig
 from pipeline.provenance import git_state
 

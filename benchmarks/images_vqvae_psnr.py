@@ -14,10 +14,10 @@ import time
 
 import torch
 
+from pipeline.engine import load_model
 from pipeline.images.datasets import load_npz
 from pipeline.images.evaluate import reconstruction
 from pipeline.images.loader import to_tensor
-from pipeline.images.train import load_model
 from pipeline.images.vqvae import VQVAE
 from pipeline.provenance import git_state
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from pipeline.engine import TrainConfig
+from pipeline.images.datasets import ImageSet
+from pipeline.images.loader import ImageDataset, to_tensor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,9 +53,35 @@ class Classifier(nn.Module):
         """Penultimate features (B, feature_dim), for the Fréchet distance."""
         return self.features(self.body(x))
 
-    def train_step(self, batch, opt, forward=None) -> dict[str, torch.Tensor]:
-        logits = (forward or self)(batch["x"])
+    def train_step(self, ctx) -> dict[str, torch.Tensor]:
+        batch = ctx.batch
+        logits = ctx.forward(batch["x"])
         loss = F.cross_entropy(logits.float(), batch["y"])
-        opt.step(loss)
+        ctx.optimize(loss)
         acc = (logits.argmax(1) == batch["y"]).float().mean()
         return {"loss": loss.detach(), "accuracy": acc.detach()}
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierSection:
+    """``images.datasets.<name>.classifier``: architecture and training settings."""
+
+    model: ClassifierConfig = dataclasses.field(default_factory=ClassifierConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+
+def build_classifier(section: ClassifierSection, data: ImageSet) -> tuple[Classifier, ImageDataset]:
+    """The classifier sized to the dataset's channels and classes, and its training set."""
+    n_classes = max(len(data.classes), int(data.y_train.max()) + 1)
+    model = Classifier(dataclasses.replace(section.model, in_channels=data.x_train.shape[-1],
+                                           n_classes=n_classes))
+    return model, ImageDataset(data.x_train, data.y_train, section.train.hflip)
+
+
+@torch.no_grad()
+def test_accuracy(model: Classifier, data: ImageSet, batch: int = 512) -> float:
+    """Share of the test images whose argmax class is the label (eval mode)."""
+    model = model.eval()
+    x = to_tensor(data.x_test).to(next(model.parameters()).device)
+    pred = torch.cat([model(b).argmax(1).cpu() for b in x.split(batch)])
+    return float((pred.numpy() == np.asarray(data.y_test)).mean())

@@ -396,3 +396,13 @@ def load_npz(path: str | Path) -> ImageSet:
     a = read_npz(path)
     return ImageSet(a["x_train"], a["y_train"], a["x_test"], a["y_test"],
                     [str(c) for c in a.get("classes", [])])
+
+
+def summary_rows(data: ImageSet) -> list[dict]:
+    """Results rows describing a prepared dataset: sizes, shape and pixel statistics per split."""
+    rows = []
+    for split, x in (("train", data.x_train), ("test", data.x_test)):
+        rows += [{"method": split, "metric": m, "value": float(v)} for m, v in (
+            ("n_images", len(x)), ("height", x.shape[1]), ("width", x.shape[2]), ("channels", x.shape[3]),
+            ("pixel_mean", x.mean() / 255.0), ("pixel_std", x.std() / 255.0))]
+    return rows

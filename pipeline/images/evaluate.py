@@ -9,18 +9,40 @@ distance between a real training subset and the test set of the same size.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import torch
 
+from pipeline.engine import load_model
 from pipeline.images import metrics
 from pipeline.images.classifier import Classifier
 from pipeline.images.datasets import ImageSet
 from pipeline.images.loader import to_tensor, to_uint8
 from pipeline.images.prior import CodePrior
-from pipeline.images.train import load_model
 from pipeline.images.vqvae import VQVAE
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateConfig:
+    """``images.datasets.<name>.evaluate``: sample counts and metric settings."""
+
+    n_samples: int = 500  # samples drawn from the prior (and real images per baseline set)
+    temperature: float = 1.0
+    swd_projections: int = 200
+    batch_size: int = 256
+    n_grid: int = 32  # images per panel in the figures
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self):
+        if self.n_samples < 2 or self.swd_projections < 1 or self.batch_size < 1 or self.n_grid < 1:
+            raise ValueError("evaluate: n_samples >= 2, swd_projections, batch_size, n_grid >= 1")
+        if self.temperature <= 0:
+            raise ValueError(f"evaluate.temperature: {self.temperature} must be > 0")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"evaluate.device: {self.device!r} is not auto, cpu or cuda")
 
 
 def _batches(x: torch.Tensor, size: int):
@@ -68,7 +90,7 @@ def decode(vq: VQVAE, codes: torch.Tensor, batch: int, device) -> torch.Tensor:
 
 
 def evaluate(cfg, data: ImageSet, vqvae_path, prior_path, classifier_path, device) -> tuple[list[dict], dict]:
-    """Rows of ``method, implementation, metric, value`` and arrays for the figures."""
+    """Results rows (``method`` names the weights: ``_ema`` or ``_raw``) and arrays for the figures."""
     x_test = to_tensor(data.x_test)
     n = min(cfg.n_samples, len(data.x_test), len(data.x_train))
     rng = np.random.default_rng(cfg.seed)
@@ -76,7 +98,7 @@ def evaluate(cfg, data: ImageSet, vqvae_path, prior_path, classifier_path, devic
     real_b = x_test[torch.from_numpy(rng.choice(len(x_test), n, replace=False))]
     clf = load_model(classifier_path, Classifier, ema=True)[0].to(device)
     feat_b = features(clf, real_b, cfg.batch_size, device)
-    rows = [{"method": "real_train_vs_test", "implementation": "data", "metric": m, "value": v} for m, v in (
+    rows = [{"method": "real_train_vs_test", "implementation": "ours", "metric": m, "value": v} for m, v in (
         ("frechet_distance", metrics.frechet_distance(features(clf, real_a, cfg.batch_size, device), feat_b)),
         ("sliced_wasserstein", metrics.sliced_wasserstein(real_a / 2 + 0.5, real_b / 2 + 0.5,
                                                           cfg.swd_projections, cfg.seed)),
@@ -85,7 +107,7 @@ def evaluate(cfg, data: ImageSet, vqvae_path, prior_path, classifier_path, devic
     vqs = {impl: load_model(vqvae_path, VQVAE, ema=impl == "ema")[0].to(device) for impl in ("ema", "raw")}
     recs = {impl: reconstruction(vq, x_test, cfg.batch_size, device) for impl, vq in vqs.items()}
     for impl, rec in recs.items():
-        rows += [{"method": "vqvae_reconstruction", "implementation": impl, "metric": k, "value": float(v)}
+        rows += [{"method": f"vqvae_reconstruction_{impl}", "implementation": "ours", "metric": k, "value": float(v)}
                  for k, v in rec["metrics"].items()]
         arrays |= {f"recon_{impl}": to_uint8(rec["recon"][: cfg.n_grid]),
                    f"code_counts_{impl}": np.bincount(rec["codes"].numpy().ravel(),
@@ -106,7 +128,7 @@ def evaluate(cfg, data: ImageSet, vqvae_path, prior_path, classifier_path, devic
                                                              cfg.swd_projections, cfg.seed),
             "n_images": float(n),
         }
-        rows += [{"method": "vqvae_prior_samples", "implementation": impl, "metric": k, "value": float(v)}
+        rows += [{"method": f"vqvae_prior_samples_{impl}", "implementation": "ours", "metric": k, "value": float(v)}
                  for k, v in bits.items()]
         arrays[f"samples_{impl}"] = to_uint8(samples[: cfg.n_grid])
     return rows, arrays

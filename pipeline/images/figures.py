@@ -81,3 +81,18 @@ def activation_maps(acts: dict[str, np.ndarray], n_channels: int = 8):
         row[0].set_title(f"{name} {tuple(a.shape[1:])}", fontsize=7, loc="left")
     fig.tight_layout()
     return fig
+
+
+def vqvae_figures(arrays: dict[str, np.ndarray], acts: dict[str, np.ndarray],
+                  logs: dict[str, pd.DataFrame]) -> dict[str, plt.Figure]:
+    """The VQ-VAE's report figures by name: reconstructions, samples, codebook, losses, activations."""
+    a = arrays
+    return {
+        "reconstructions": image_grids({"test images": a["real"], "EMA dec(z_q)": a["recon_ema"],
+                                        "raw dec(z_q)": a["recon_raw"]}),
+        "samples": image_grids({"prior samples (EMA)": a["samples_ema"],
+                                "prior samples (raw)": a["samples_raw"]}),
+        "codebook": codebook_usage({"EMA": a["code_counts_ema"], "raw": a["code_counts_raw"]}),
+        "activations": activation_maps(acts),
+        "losses": loss_curves(logs, {"vqvae": ["mse_x", "mse_e", "mse_z"], "prior": ["bits_per_code"]}),
+    }

@@ -17,6 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
+from pipeline.engine import TrainConfig
+
 
 @dataclasses.dataclass(frozen=True)
 class PriorConfig:
@@ -107,10 +109,11 @@ class CodePrior(nn.Module):
         logits = self(codes) if logits is None else logits
         return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), codes.flatten())
 
-    def train_step(self, batch, opt, forward=None) -> dict[str, torch.Tensor]:
-        logits = (forward or self)(batch["codes"])
+    def train_step(self, ctx) -> dict[str, torch.Tensor]:
+        batch = ctx.batch
+        logits = ctx.forward(batch["codes"])
         loss = self.nll(batch["codes"], logits)
-        opt.step(loss)
+        ctx.optimize(loss)
         return {"loss": loss.detach(), "bits_per_code": loss.detach() / math.log(2)}
 
     @torch.no_grad()
@@ -138,3 +141,18 @@ class CodesDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         return {"codes": self.codes[i], "x": self.codes[i]}
+
+
+@dataclasses.dataclass(frozen=True)
+class PriorSection:
+    """``images.datasets.<name>.prior``: architecture and training settings."""
+
+    model: PriorConfig = dataclasses.field(default_factory=PriorConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+
+def build_prior(section: PriorSection, codes: torch.Tensor, codebook_size: int) -> tuple[CodePrior, CodesDataset]:
+    """A prior sized to the VQ-VAE's codebook and code grid, and the codes as its dataset."""
+    cfg = dataclasses.replace(section.model, codebook_size=codebook_size,
+                              height=codes.shape[1], width=codes.shape[2])
+    return CodePrior(cfg), CodesDataset(codes)

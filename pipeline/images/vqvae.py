@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
+
+from pipeline.engine import TrainConfig
+from pipeline.images.datasets import ImageSet
+from pipeline.images.loader import ImageDataset, to_tensor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,10 +198,11 @@ class VQVAE(nn.Module):
         return {"loss": mse_x + weight_e * mse_e + cfg.beta * mse_z, "mse_x": mse_x, "mse_e": mse_e,
                 "mse_z": mse_z}
 
-    def train_step(self, batch, opt, forward=None) -> dict[str, torch.Tensor]:
-        out = (forward or self)(batch["x"])
+    def train_step(self, ctx) -> dict[str, torch.Tensor]:
+        batch = ctx.batch
+        out = ctx.forward(batch["x"])
         losses = self.losses(batch["x"], out)
-        opt.step(losses["loss"])
+        ctx.optimize(losses["loss"])
         return {k: v.detach() for k, v in losses.items()} | {
             "perplexity": out["perplexity"].detach(), "codes_used": out["used"].detach()}
 
@@ -220,3 +226,27 @@ class VQVAE(nn.Module):
     def grid_size(self, image_size: int) -> int:
         return image_size // 2**self.config.downsample
 
+
+
+@dataclasses.dataclass(frozen=True)
+class VQVAESection:
+    """``images.datasets.<name>.vqvae``: architecture, loss and training settings."""
+
+    model: VQVAEConfig = dataclasses.field(default_factory=VQVAEConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+
+def build_vqvae(section: VQVAESection, data: ImageSet) -> tuple[VQVAE, ImageDataset]:
+    """The VQ-VAE for the dataset's channels (its size must be divisible by the halvings)."""
+    if data.x_train.shape[1] % 2**section.model.downsample:
+        raise ValueError(f"vqvae.model.downsample: {section.model.downsample} halvings do not divide "
+                         f"the image size {data.x_train.shape[1]}")
+    model = VQVAE(dataclasses.replace(section.model, in_channels=data.x_train.shape[-1]))
+    return model, ImageDataset(data.x_train, data.y_train, section.train.hflip)
+
+
+@torch.no_grad()
+def encode_all(vq: VQVAE, x: np.ndarray, batch: int = 512) -> torch.Tensor:
+    """Integer code grids (N, h, w) of uint8 NHWC images."""
+    device = next(vq.parameters()).device
+    return torch.cat([vq.encode(to_tensor(x[i : i + batch]).to(device)).cpu() for i in range(0, len(x), batch)])

@@ -16,6 +16,7 @@ import pytest
 import torch
 import yaml
 
+from pipeline import tables
 from pipeline.__main__ import main
 from pipeline.io import read_provenance
 
@@ -64,20 +65,21 @@ def test_chain_outputs_tables_checkpoints_figures(chain):
     n = summary.set_index(["method", "metric"]).value
     assert n["train", "n_images"] == 400 and n["test", "n_images"] == 100
     table = pd.read_parquet(chain / "metrics.parquet")
-    assert list(table.columns) == ["experiment", "dataset", "method", "implementation", "seed", "metric", "value"]
-    got = set(zip(table.method, table.implementation, table.metric, strict=True))
-    for impl in ("ema", "raw"):
+    assert list(table.columns) == tables.COLUMNS
+    assert set(table.implementation) == {"ours"}
+    got = set(zip(table.method, table.metric, strict=True))
+    for weights in ("ema", "raw"):
         for m in ("mse", "psnr", "psnr_continuous_z", "perplexity", "codes_used"):
-            assert ("vqvae_reconstruction", impl, m) in got
+            assert (f"vqvae_reconstruction_{weights}", m) in got
         for m in ("prior_bits_per_code", "bits_per_dim", "frechet_distance", "sliced_wasserstein"):
-            assert ("vqvae_prior_samples", impl, m) in got
-    assert ("real_train_vs_test", "data", "frechet_distance") in got
+            assert (f"vqvae_prior_samples_{weights}", m) in got
+    assert ("real_train_vs_test", "frechet_distance") in got
     psnr = table[(table.metric == "psnr")].value
     mse = table[(table.metric == "mse")].value
     np.testing.assert_allclose(psnr.values, 10 * np.log10(1 / mse.values))
     prov = read_provenance(chain / "metrics.parquet")
     assert json.loads(prov["config"])["n_samples"] == 64 and str(chain / "vq.pt") in prov["inputs_sha256"]
-    ckpt = torch.load(chain / "vq.pt", weights_only=False)
+    ckpt = torch.load(chain / "vq.pt")  # PyTorch's default: weights-only
     assert ckpt["step"] == 12 and "provenance" in ckpt and ckpt["config"]["codebook_size"] == 16
     assert not (chain / ".vq_checkpoints").exists()  # a finished run leaves nothing to resume
     with np.load(chain / "act.npz") as acts:
@@ -98,7 +100,7 @@ def test_bad_input_exits_2(chain, tmp_path, capsys):
         assert "train.device: cuda requested but torch finds no CUDA device" in capsys.readouterr().err
     cfg = {"train": TINY_TRAIN | {"batch_size": 1000}}
     assert run("train-vqvae", "--config", json.dumps(cfg), *common) == 2
-    assert "fewer than batch_size 1000" in capsys.readouterr().err
+    assert "fewer than train.batch_size 1000" in capsys.readouterr().err
     assert run("train-vqvae", "--config", json.dumps({"model": {"codebok_size": 3}}), *common) == 2
     assert "unknown key(s) codebok_size" in capsys.readouterr().err
     (tmp_path / "x.npz").write_bytes(b"not an npz")

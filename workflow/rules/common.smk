@@ -53,6 +53,18 @@ CORE_CODE = [
 ]
 
 
+# The shared training engine: every rule that trains or loads a checkpoint lists it.
+ENGINE_CODE = [
+    "engine/__init__.py",
+    "engine/activations.py",
+    "engine/checkpoints.py",
+    "engine/data.py",
+    "engine/ema.py",
+    "engine/loop.py",
+    "engine/run.py",
+]
+
+
 def canon(obj):
     """One canonical JSON string for params (Snakemake compares params by sorted repr, so
     dicts must be serialised with sorted keys, and never hold paths or timestamps)."""

@@ -1,21 +1,14 @@
 # Images domain: dataset -> classifier (features for Frechet distances) and VQ-VAE -> code prior
 # -> evaluation -> figures (see pipeline/images/). One folder per dataset: results/images/{dataset}/.
 IMAGES = config["images"]
+# Each rule lists only the modules it runs (a new model module reruns nothing that exists).
 IMAGES_CODE = [
     "images/__init__.py",
     "images/cli.py",
     "images/datasets.py",
     "images/loader.py",
-    "images/ema.py",
-    "images/activations.py",
-    "images/train.py",
-    "images/metrics.py",
-    "images/figures.py",
-    "images/evaluate.py",
-    "images/classifier.py",
-    "images/vqvae.py",
-    "images/prior.py",
 ]
+IMAGES_TRAIN_CODE = IMAGES_CODE + ENGINE_CODE
 IMAGES_LIBS = lib_versions("torch", "numpy", "scipy", "pillow", "pot", "scikit-learn")
 
 
@@ -75,7 +68,7 @@ rule images_prepare_dataset:
 rule images_train_classifier:
     input:
         data="results/images/{dataset}/data.npz",
-        code=pkg_files(*IMAGES_CODE),
+        code=pkg_files(*IMAGES_TRAIN_CODE, "images/classifier.py"),
     output:
         model="results/images/{dataset}/classifier/model.pt",
         log="results/images/{dataset}/classifier/train_log.parquet",
@@ -99,7 +92,7 @@ rule images_train_classifier:
 rule images_train_vqvae:
     input:
         data="results/images/{dataset}/data.npz",
-        code=pkg_files(*IMAGES_CODE),
+        code=pkg_files(*IMAGES_TRAIN_CODE, "images/vqvae.py"),
     output:
         model="results/images/{dataset}/vqvae/model.pt",
         log="results/images/{dataset}/vqvae/train_log.parquet",
@@ -126,7 +119,7 @@ rule images_train_prior:
     input:
         data="results/images/{dataset}/data.npz",
         vqvae="results/images/{dataset}/vqvae/model.pt",
-        code=pkg_files(*IMAGES_CODE),
+        code=pkg_files(*IMAGES_TRAIN_CODE, "images/vqvae.py", "images/prior.py"),
     output:
         model="results/images/{dataset}/prior/model.pt",
         log="results/images/{dataset}/prior/train_log.parquet",
@@ -154,7 +147,14 @@ rule images_evaluate_vqvae:
         vqvae="results/images/{dataset}/vqvae/model.pt",
         prior="results/images/{dataset}/prior/model.pt",
         classifier="results/images/{dataset}/classifier/model.pt",
-        code=pkg_files(*IMAGES_CODE),
+        code=pkg_files(
+            *IMAGES_TRAIN_CODE,
+            "images/vqvae.py",
+            "images/prior.py",
+            "images/classifier.py",
+            "images/evaluate.py",
+            "images/metrics.py",
+        ),
     output:
         metrics="results/images/{dataset}/vqvae/metrics.parquet",
         html=report(
@@ -241,6 +241,64 @@ rule images_plot_vqvae:
         "--samples-figure {output.samples} --codebook {output.codebook} --losses {output.losses} "
         "--activations {input.activations} --activations-figure {output.activations} "
         "> {log} 2>&1"
+
+
+for _name in IMAGES["datasets"]:
+    declare_results(
+        f"results/images/{_name}/data_summary.parquet",
+        {
+            "dataset": [
+                "n_images",
+                "height",
+                "width",
+                "channels",
+                "pixel_mean",
+                "pixel_std",
+            ]
+        },
+    )
+    declare_results(
+        f"results/images/{_name}/classifier/train_log.parquet",
+        {"classifier": ["loss", "accuracy", "test_accuracy", "images_per_s"]},
+    )
+    declare_results(
+        f"results/images/{_name}/vqvae/train_log.parquet",
+        {
+            "vqvae": [
+                "loss",
+                "mse_x",
+                "mse_e",
+                "mse_z",
+                "perplexity",
+                "codes_used",
+                "images_per_s",
+            ]
+        },
+    )
+    declare_results(
+        f"results/images/{_name}/prior/train_log.parquet",
+        {"prior": ["loss", "bits_per_code", "images_per_s"]},
+    )
+    declare_results(
+        f"results/images/{_name}/vqvae/metrics.parquet",
+        {
+            "vqvae": [
+                "mse",
+                "nmse",
+                "psnr",
+                "psnr_continuous_z",
+                "decoder_bits_per_dim",
+                "perplexity",
+                "codes_used",
+                "prior_bits_per_code",
+                "prior_bits_per_dim",
+                "bits_per_dim",
+                "frechet_distance",
+                "sliced_wasserstein",
+                "n_images",
+            ]
+        },
+    )
 
 
 FINAL_OUTPUTS.extend(

@@ -3,7 +3,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from pipeline.images.loader import EpochSampler, ImageDataset, batch_stream, seed_worker
+from pipeline.engine.data import EpochSampler, batch_stream, seed_worker
+from pipeline.images.loader import ImageDataset
 from pipeline.io import DataError
 
 
@@ -48,7 +49,7 @@ def test_stream_resumed_mid_epoch_matches_uninterrupted(digits):
     ds = ImageDataset(digits.x_train[:40], digits.y_train[:40], hflip=True)
     full = batch_stream(ds, batch_size=8, seed=3)
     expected = [next(full)["x"] for _ in range(12)]  # 5 batches per epoch: crosses two epochs
-    resumed = batch_stream(ImageDataset(digits.x_train[:40], digits.y_train[:40], hflip=True), 8, 3, start_step=7)
+    resumed = batch_stream(ImageDataset(digits.x_train[:40], digits.y_train[:40], hflip=True), 8, 3, start=7)
     for step in range(7, 12):
         assert torch.equal(next(resumed)["x"], expected[step])
 
@@ -61,5 +62,5 @@ def test_dataset_scaling_and_flip(digits):
 
 
 def test_dataset_smaller_than_batch_size(digits):
-    with pytest.raises(DataError, match="has 5 images .* fewer than batch_size 8"):
+    with pytest.raises(DataError, match="has 5 items .* fewer than train.batch_size 8"):
         next(batch_stream(ImageDataset(digits.x_train[:5]), 8, 0))

@@ -5,11 +5,11 @@ import pytest
 import torch
 from torch import nn
 
-from pipeline.images import train
-from pipeline.images.activations import activations, capture
-from pipeline.images.ema import make_ema
+from pipeline.engine import NonFiniteLossError, TrainConfig, Trainer, resolve_device
+from pipeline.engine import checkpoints as train
+from pipeline.engine.activations import activations, capture
+from pipeline.engine.ema import make_ema
 from pipeline.images.loader import ImageDataset
-from pipeline.images.train import NonFiniteLossError, TrainConfig, Trainer
 from pipeline.images.vqvae import VQVAE, VQVAEConfig
 
 TINY = VQVAEConfig(hidden=8, res_hidden=4, n_res=1, downsample=1, codebook_size=8, code_dim=4,
@@ -100,9 +100,9 @@ class Exploding(nn.Module):
     def forward(self, x):
         return x.mean() * self.w
 
-    def train_step(self, batch, opt, forward=None):
-        loss = forward(batch["x"]) * (float("nan") if opt.step_index == 3 else 1.0)
-        opt.step(loss)
+    def train_step(self, ctx):
+        loss = ctx.forward(ctx.batch["x"]) * (float("nan") if ctx.step == 3 else 1.0)
+        ctx.optimize(loss)
         return {"loss": loss.detach()}
 
 
@@ -114,14 +114,14 @@ def test_nan_guard_stops_with_a_clear_message(digits):
 
 def test_dataset_smaller_than_batch(digits):
     cfg = TrainConfig(steps=2, batch_size=64, device="cpu")
-    with pytest.raises(ValueError, match="fewer than batch_size 64"):
+    with pytest.raises(ValueError, match="fewer than train.batch_size 64"):
         Trainer(cfg).fit(VQVAE(TINY), ImageDataset(digits.x_train[:10]))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
 def test_cuda_requested_without_cuda():
     with pytest.raises(ValueError, match="train.device: cuda requested but torch finds no CUDA device"):
-        train.resolve_device("cuda")
+        resolve_device("cuda")
 
 
 def test_config_meaning_checks():

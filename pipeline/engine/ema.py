@@ -10,6 +10,8 @@ The EMA averages buffers too (BatchNorm statistics, EMA codebooks), as Keras ave
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
@@ -35,5 +37,27 @@ def debiased_ema_fn(decay: float):
 
 
 def make_ema(model: nn.Module, decay: float) -> AveragedModel:
-    """An ``AveragedModel`` holding the bias-corrected EMA of ``model``'s weights and buffers."""
+    """An ``AveragedModel`` holding the bias-corrected EMA of ``model``'s weights and buffers.
+
+    State a module keeps through ``get_extra_state`` (an EBM's replay buffer) is not a weight:
+    ``update_parameters`` never touches it, so it is never averaged.
+    """
     return AveragedModel(model, multi_avg_fn=debiased_ema_fn(decay), use_buffers=True)
+
+
+def ema_decays(decay: float | Sequence[float]) -> tuple[float, ...]:
+    """One decay or several (post 6583 compares 0.999 and 0.9999 from one run) as a tuple."""
+    decays = (decay,) if isinstance(decay, (int, float)) else tuple(decay)
+    if not decays:
+        raise ValueError("train.ema_decay: give at least one decay")
+    if len(set(decays)) != len(decays):
+        raise ValueError(f"train.ema_decay: {list(decays)} repeats a decay")
+    for d in decays:
+        if not 0.0 <= float(d) < 1.0:
+            raise ValueError(f"train.ema_decay: {d} not in [0, 1)")
+    return tuple(float(d) for d in decays)
+
+
+def make_emas(model: nn.Module, decays: Sequence[float]) -> dict[float, AveragedModel]:
+    """One bias-corrected EMA per decay, all fed from the same raw trajectory."""
+    return {d: make_ema(model, d) for d in decays}
