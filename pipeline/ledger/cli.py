@@ -72,6 +72,8 @@ def read_ledger(path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 def cmd_diff(args: argparse.Namespace) -> None:
     old, old_checks = read_ledger(args.old)
     new, new_checks = read_ledger(args.new)
+    if args.decided:
+        old_checks, new_checks = ledger.decided_checks(old, old_checks), ledger.decided_checks(new, new_checks)
     moved = ledger.diff(old, new, old_checks, new_checks)
     if args.output:
         _write(moved, args.output, collect("{}", [args.old, args.new]) | {
@@ -100,6 +102,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("old")
     p.add_argument("new")
     p.add_argument("--output", help="also write the moved rows as Parquet")
+    p.add_argument("--decided", action="store_true",
+                   help="compare the values that decided each entry, whatever their scale "
+                        "(a default-scale ledger against a reference-scale one)")
     p.set_defaults(func=cmd_diff)
     p = subparsers.add_parser("collect", help="copy a results folder into the collected folder")
     p.add_argument("source", help="a results folder (this repository's results/, or one copied back)")

@@ -110,6 +110,14 @@ def check_version(version: str | None, path: str) -> None:
                         f"`python -m pipeline ledger build` at the matching commit")
 
 
+def decided_checks(ledger: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
+    """The check rows of the scale that decided each entry, with ``scale`` set to "decided":
+    to compare a default-scale ledger with a reference-scale one, or a CPU run with a GPU run."""
+    decided = ledger.set_index("id")["decided_by"]
+    keep = checks["scale"] == checks["id"].map(decided)
+    return checks[keep].assign(scale="decided")
+
+
 DIFF_COLUMNS = ["id", "scale", "check", "old_verdict", "new_verdict", "old_value", "new_value",
                 "delta", "band_width", "delta_in_bands"]
 

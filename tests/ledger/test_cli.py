@@ -150,3 +150,16 @@ def test_collect_with_nothing_to_collect(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "no results tables under" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_diff_across_scales_compares_the_deciding_values(tmp_path, claims_dir, gumbel, capsys):
+    assert build(tmp_path / "default", claims_dir, [gumbel]) == 0
+    ref = results_table(tmp_path / "ref.parquet", [{"experiment": "E2.1", "metric": "p_value", "value": 0.5}])
+    assert build(tmp_path / "reference", claims_dir, [ref], scale="reference") == 0
+    capsys.readouterr()
+    out = tmp_path / "diff.parquet"
+    assert main(["ledger", "diff", str(tmp_path / "default/ledger.parquet"),
+                 str(tmp_path / "reference/ledger.parquet"), "--decided", "--output", str(out)]) == 0
+    diff = pd.read_parquet(out)
+    assert diff[["scale", "old_value", "new_value"]].values.tolist() == [["decided", 0.2, 0.5]]
+    assert diff["band_width"].iloc[0] == pytest.approx(0.4)  # the default run's 3 seeds

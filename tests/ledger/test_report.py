@@ -124,3 +124,17 @@ def test_an_unknown_metric_stops_the_workflow_before_the_dag(workflow):
     run = snakemake(workflow, "-n")
     assert run.returncode != 0
     assert "entry E2.1, check 1 ('p-value'): metric ['p_valu'] of experiment E2.1 is in no declared" in run.stdout + run.stderr
+
+
+@pytest.mark.slow
+def test_the_repository_claims_pass_the_dag_check_of_the_real_workflow(tmp_path):
+    """Every claims file of the repository against every declared results table: a dry run."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    shutil.copy(REPO / "Snakefile", root / "Snakefile")
+    for folder in ("workflow", "config", "pipeline", "claims"):
+        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    run = subprocess.run([*SNAKEMAKE, "-n", "--cores", "1", "results/ledger/ledger.parquet"],
+                         cwd=root, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    assert "ledger_build" in run.stdout
