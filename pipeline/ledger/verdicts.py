@@ -124,12 +124,14 @@ def not_run_reason(entry: Mapping, declared: set[str], have_rows: bool) -> str:
     experiments = {str(e) for c in entry["checks"]
                    for e in (c["select"]["experiment"] if isinstance(c["select"]["experiment"], list)
                              else [c["select"]["experiment"]])}
-    if not have_rows and not experiments & declared:
-        return "track not built"
+    # What the entry says it needs comes first: a GPU or reference run's experiments are often
+    # not in the default config's DAG at all.
     if entry["needs"] == "gpu":
         return "needs a GPU"
     if entry["needs"]:
         return f"needs the reference config {entry['needs']}"
+    if not have_rows and not experiments & declared:
+        return "track not built"
     if entry["scale"] == "reference":
         return "needs a reference run (none collected)"
     return "no rows in the results (run the track's rules)"
