@@ -4,7 +4,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.io import read_provenance
-from tests.workflow.conftest import text_config
+from tests.workflow.conftest import parse_job_stats, text_config
 
 pytestmark = pytest.mark.slow
 
@@ -87,3 +87,33 @@ def test_unknown_top_level_section_is_rejected(workflow):
     workflow.write_config({"txt": {}})
     proc = workflow.run("--dry-run", check=False)
     assert proc.returncode != 0 and "'txt' was unexpected" in proc.stdout + proc.stderr
+
+
+IMAGE_TARGETS = ["results/images/tiny/vqvae/train_log.parquet", "results/images/tiny/data_summary.parquet"]
+TINY_IMAGES = {"images": {"datasets": {"tiny": {
+    "data": {"format": "sklearn_digits", "max_train": 200, "max_test": 40},
+    "vqvae": {"model": {"hidden": 8, "res_hidden": 4, "n_res": 1, "codebook_size": 8, "code_dim": 4},
+              "train": {"steps": 4, "batch_size": 32, "log_every": 2, "device": "cpu"}}}}}}
+
+
+def test_a_new_model_module_reruns_nothing_that_exists(workflow):
+    """Each image rule lists only the modules it runs: a new model, or an edit to a model the
+    target does not use, leaves finished image results alone; editing the engine reruns them."""
+    workflow.write_config(text_config("corpus.txt") | TINY_IMAGES)
+
+    def planned():
+        return parse_job_stats(workflow.run("--dry-run", targets=IMAGE_TARGETS).stdout)
+
+    workflow.run(targets=IMAGE_TARGETS)
+    assert planned() == {}
+    (workflow.root / "pipeline/images/brand_new_model.py").write_text('"""A new model."""\n')
+    assert planned() == {}
+    with open(workflow.root / "pipeline/images/classifier.py", "a") as f:
+        f.write("\n# an edit to a model the VQ-VAE does not use\n")
+    assert planned() == {}
+    with open(workflow.root / "pipeline/images/vqvae.py", "a") as f:
+        f.write("\n# an edit\n")
+    assert planned() == {"images_train_vqvae": 1}
+    with open(workflow.root / "pipeline/engine/loop.py", "a") as f:
+        f.write("\n# an edit\n")
+    assert planned() == {"images_train_vqvae": 1}
