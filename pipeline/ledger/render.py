@@ -44,6 +44,13 @@ def _verdict_cell(r) -> str:
     return f'<td class="{_cls(r["verdict"])}">{text}</td>'
 
 
+def _shown_value(r) -> str:
+    """The deciding value; for a row not run, the default run's value that could not decide."""
+    if r["value"] or not r["default_value"]:
+        return r["value"]
+    return f"(default run, not deciding) {r['default_value']}"
+
+
 def counts_table(counts: pd.DataFrame) -> str:
     head = "".join(f"<th>{v}</th>" for v in VERDICTS)
     body = "".join(f"<tr><td>post {p}</td>" + "".join(f"<td>{int(row[v])}</td>" for v in VERDICTS)
@@ -74,7 +81,7 @@ def front_page(ledger: pd.DataFrame, counts: pd.DataFrame, chart_png: bytes) -> 
     rows = "".join(
         f'<tr class="ledger-row" data-id="{html.escape(r["id"])}" title="{html.escape(r["statement"])}">'
         f'<td>{html.escape(r["id"])}</td>{_verdict_cell(r)}'
-        f'<td>{html.escape(r["value"])}</td><td>{evidence_links(r["evidence"])}</td></tr>'
+        f'<td>{html.escape(_shown_value(r))}</td><td>{evidence_links(r["evidence"])}</td></tr>'
         for _, r in ledger.iterrows())
     return (f'{STYLE}<div id="claims-ledger"><p><b>Claims ledger</b>: {len(ledger)} entries '
             f"(the 42 checklist items and 11 claims of posts.md): {line}. Hover an id for the "

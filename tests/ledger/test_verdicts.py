@@ -126,3 +126,16 @@ def test_ledger_lists_every_catalog_id_and_counts_per_post():
     assert counts.loc[2].tolist() == [1, 0, 0, 1]
     assert counts.loc[6, "not run"] == counts.loc[8, "not run"] == 1
     assert np.array_equal(counts.columns, verdicts.VERDICTS)
+
+
+def test_front_page_shows_a_value_that_could_not_decide():
+    from pipeline.ledger import render
+
+    catalog = [{"id": "E2.1", "post": 2, "statement": "s <b>", "bar": "post", "needs": None}]
+    entries = [_entry([check()], scale="reference", needs="gpu", evidence=["results/x/a.png"])]
+    table, _ = ledger.build(entries, catalog, rows_frame([{"value": 0.5}]), {"E2.1"})
+    page = render.front_page(table, ledger.summary(table), b"\x89PNG")
+    row = page[page.index('data-id="E2.1"'):]
+    assert "not run: needs a GPU" in row
+    assert "(default run, not deciding) p-value: 0.5 &gt; 0.01 ✓" in row
+    assert "s &lt;b&gt;" in page and "results['results/x/a.png']" in row
