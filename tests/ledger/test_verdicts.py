@@ -132,7 +132,7 @@ def test_front_page_shows_a_value_that_could_not_decide():
     from pipeline.ledger import render
 
     catalog = [{"id": "E2.1", "post": 2, "statement": "s <b>", "bar": "post", "needs": None}]
-    entries = [_entry([check()], scale="reference", needs="gpu", evidence=["results/x/a.png"])]
+    entries = [_entry([check()], scale="reference", needs="gpu", evidence=["results/x/a.png"], statement="s <b>")]
     table, _ = ledger.build(entries, catalog, rows_frame([{"value": 0.5}]), {"E2.1"})
     page = render.front_page(table, ledger.summary(table), b"\x89PNG")
     row = page[page.index('data-id="E2.1"'):]
