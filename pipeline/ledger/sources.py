@@ -81,6 +81,8 @@ def find_tables(root: Path, patterns: Sequence[str]) -> list[Path]:
     found = sorted({p for pattern in patterns for p in root.glob(pattern) if p.suffix == ".parquet"})
     out = []
     for path in found:
+        if _in_collected(path, root):
+            continue  # a folder collected earlier (results/reference/<label>/): never twice
         if set(pq.read_schema(path).names) != set(tables.COLUMNS):  # cheap: never reads a big table
             log.info("skipped %s (not a results table)", path)
             continue
@@ -91,6 +93,11 @@ def find_tables(root: Path, patterns: Sequence[str]) -> list[Path]:
             continue
         out.append(path)
     return out
+
+
+def _in_collected(path: Path, root: Path) -> bool:
+    return any((parent / MANIFEST).is_file() for parent in path.parents
+               if parent.is_relative_to(root) and parent != root)
 
 
 def collect(root: str | os.PathLike, into: str | os.PathLike, label: str, scale: str,

@@ -4,6 +4,7 @@ partial ledger)."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pyarrow as pa
@@ -135,6 +136,13 @@ def test_collect_keeps_provenance_and_reference_decides(tmp_path, claims_dir, gu
     assert (manifest["label"], manifest["scale"], manifest["tables"]) == ("gpu-box", "reference", ["est/gumbel.parquet"])
     copied = collected / "gpu-box" / "est" / "gumbel.parquet"
     assert read_provenance(copied) == read_provenance(ref)
+    # collecting the folder that holds the collected one does not take its tables twice
+    results_table(elsewhere / "other.parquet", [{"experiment": "E2.1", "metric": "p_value", "value": 1.0}])
+    shutil.copytree(collected, elsewhere / "reference")
+    assert main(["ledger", "collect", str(elsewhere), "--into", str(tmp_path / "again"),
+                 "--label", "again"]) == 0
+    again = json.loads((tmp_path / "again" / "manifest.json").read_text())["tables"]
+    assert again == ["est/gumbel.parquet", "other.parquet"]
     out = tmp_path / "out"
     assert build(out, claims_dir, [gumbel], collected=collected) == 0
     row = pd.read_parquet(out / "ledger.parquet").set_index("id").loc["E2.1"]
