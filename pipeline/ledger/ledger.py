@@ -53,9 +53,13 @@ def _post_text(post) -> str:
     return ", ".join(map(str, post)) if isinstance(post, list) else str(post)
 
 
-def _placeholder(item: Mapping) -> dict:
-    return {"id": item["id"], "post": item["post"], "statement": item["statement"],
-            "bar": item["bar"], "needs": item.get("needs"), "checks": None}
+def _not_entered(item: Mapping) -> dict:
+    """The row of a catalog id that no claims file has an entry for yet."""
+    row = dict.fromkeys(LEDGER_COLUMNS, "")
+    row.update(id=item["id"], post=_post_text(item["post"]), statement=item["statement"],
+               bar=item["bar"], needs=item.get("needs") or "", verdict="not run",
+               reason="no entry yet (claims/*.yaml)", passed=0, n_checks=0)
+    return row
 
 
 def build(entries: list[dict], catalog: list[dict], frame: pd.DataFrame,
@@ -68,15 +72,10 @@ def build(entries: list[dict], catalog: list[dict], frame: pd.DataFrame,
     for item in catalog:
         entry = by_id.get(item["id"])
         if entry is None:
-            base = _placeholder(item)
-            rows.append({**base, "post": _post_text(base["post"]), "author": "", "verdict": "not run",
-                         "reason": "no entry yet (claims/*.yaml)", "passed": 0, "n_checks": 0,
-                         "value": "", "decided_by": "", "default_value": "", "reference_value": "",
-                         "scale": "", "needs": base["needs"] or "", "evidence": "", "sources": "",
-                         "commits": "", "config_hashes": "", "claims_file": "", "notes": ""})
+            rows.append(_not_entered(item))
             continue
         judged, checks = verdicts.judge(entry, frame, declared)
-        used = frame[frame["source"].isin(judged["sources"].split(";"))] if judged["sources"] else frame.iloc[:0]
+        used = frame[frame["source"].isin(judged["sources"].split(";"))]
         rows.append({
             "id": entry["id"], "post": _post_text(item["post"]), "statement": entry["statement"],
             "bar": entry["bar"], "author": "" if entry["author"] is None else str(entry["author"]),
