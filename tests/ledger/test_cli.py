@@ -171,3 +171,10 @@ def test_diff_across_scales_compares_the_deciding_values(tmp_path, claims_dir, g
     diff = pd.read_parquet(out)
     assert diff[["scale", "old_value", "new_value"]].values.tolist() == [["decided", 0.2, 0.5]]
     assert diff["band_width"].iloc[0] == pytest.approx(0.4)  # the default run's 3 seeds
+
+
+def test_malformed_threshold_exits_2_naming_the_entry(tmp_path, claims_dir, gumbel, capsys):
+    write_claims(claims_dir, [entry(checks=[check(op="between", value=[1.0, 0.0])])])
+    assert build(tmp_path / "out", claims_dir, [gumbel]) == 2
+    assert "post2.yaml: entry E2.1, check 1 ('p-value'): between [1.0, 0.0] needs finite lo <= hi" in capsys.readouterr().err
+    _assert_nothing_written(tmp_path / "out")
