@@ -45,8 +45,12 @@ class WGANConfig:
     optimizer: str = "adam"  # adam | rmsprop (WGAN)
 
     def __post_init__(self):
-        for key, options in (("architecture", ARCHITECTURES), ("lipschitz", LIPSCHITZ),
-                             ("critic_norm", NORMS), ("optimizer", ("adam", "rmsprop"))):
+        for key, options in (
+            ("architecture", ARCHITECTURES),
+            ("lipschitz", LIPSCHITZ),
+            ("critic_norm", NORMS),
+            ("optimizer", ("adam", "rmsprop")),
+        ):
             if getattr(self, key) not in options:
                 raise ValueError(f"wgan.{key}: {getattr(self, key)!r} is not one of {options}")
         for key in ("data_dim", "channels", "image_size", "z_dim", "width", "depth"):
@@ -95,12 +99,20 @@ class DCGANGenerator(nn.Module):
         sizes = conv_sizes(c.image_size, c.depth)[::-1]
         chans = [c.width * 2**k for k in range(c.depth)][::-1] + [c.channels]
         self.shape = (chans[0], sizes[0], sizes[0])
-        self.project = nn.Sequential(nn.Linear(c.z_dim, chans[0] * sizes[0] ** 2),
-                                     nn.Unflatten(1, self.shape), nn.BatchNorm2d(chans[0]), nn.ReLU())
+        self.project = nn.Sequential(
+            nn.Linear(c.z_dim, chans[0] * sizes[0] ** 2),
+            nn.Unflatten(1, self.shape),
+            nn.BatchNorm2d(chans[0]),
+            nn.ReLU(),
+        )
         layers: list[nn.Module] = []
         for k in range(c.depth):
             pad = sizes[k + 1] - (2 * sizes[k] - 1)  # output side 2 s - 1 + output_padding
-            layers.append(nn.ConvTranspose2d(chans[k], chans[k + 1], 5, stride=2, padding=2, output_padding=pad))
+            layers.append(
+                nn.ConvTranspose2d(
+                    chans[k], chans[k + 1], 5, stride=2, padding=2, output_padding=pad
+                )
+            )
             layers += [nn.BatchNorm2d(chans[k + 1]), nn.ReLU()] if k < c.depth - 1 else [nn.Tanh()]
         self.body = nn.Sequential(*layers)
 
@@ -125,10 +137,16 @@ class WGAN(nn.Module):
 
     def configure_optimizers(self, cfg: TrainConfig) -> dict[str, torch.optim.Optimizer]:
         if self.config.optimizer == "rmsprop":
-            return {k: make_optimizer(getattr(self, k).parameters(), "rmsprop", cfg.lr)
-                    for k in ("generator", "critic")}
-        return {k: torch.optim.Adam(getattr(self, k).parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-                for k in ("generator", "critic")}
+            return {
+                k: make_optimizer(getattr(self, k).parameters(), "rmsprop", cfg.lr)
+                for k in ("generator", "critic")
+            }
+        return {
+            k: torch.optim.Adam(
+                getattr(self, k).parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2)
+            )
+            for k in ("generator", "critic")
+        }
 
     def noise(self, n: int, device) -> torch.Tensor:
         return torch.randn(n, self.config.z_dim, device=device)
