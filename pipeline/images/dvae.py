@@ -55,7 +55,9 @@ class DVAEConfig:
     tau_start: float = 1.0
     tau_min: float = 0.01
     tau_decay: float = 0.999  # exponential: tau_min + (tau_start - tau_min) * tau_decay^t
-    tau_rate: float = 3e-5  # jang: max(tau_min, tau_start * exp(-tau_rate * t)), t floored to tau_every
+    tau_rate: float = (
+        3e-5  # jang: max(tau_min, tau_start * exp(-tau_rate * t)), t floored to tau_every
+    )
     tau_every: int = 1000
 
     def __post_init__(self):
@@ -65,21 +67,29 @@ class DVAEConfig:
                              ("optimizer", OPTIMIZERS), ("tau_schedule", TAU_SCHEDULES)):  # fmt: skip
             if getattr(self, key) not in allowed:
                 raise ValueError(f"model.{key}: {getattr(self, key)!r} is not one of {allowed}")
-        for key in ("latents", "classes", "hidden", "in_channels", "lr_decay_every", "tau_every"):
+        for key in ("latents", "hidden", "in_channels", "lr_decay_every", "tau_every"):
             if getattr(self, key) < 1:
                 raise ValueError(f"model.{key}: {getattr(self, key)} must be >= 1")
+        if self.classes < 2:
+            raise ValueError(f"model.classes: {self.classes} must be >= 2")
         if len(self.channels) != 2 or min(self.channels) < 1:
             raise ValueError(f"model.channels: {self.channels} must be two positive widths")
         if not self.mlp_hidden or min(self.mlp_hidden) < 1:
             raise ValueError(f"model.mlp_hidden: {self.mlp_hidden} must be positive widths")
         if self.image_size is not None and (self.image_size < 4 or self.image_size % 4):
-            raise ValueError(f"model.image_size: {self.image_size} must be a multiple of 4 (two stride-2 convs)")
+            raise ValueError(
+                f"model.image_size: {self.image_size} must be a multiple of 4 (two stride-2 convs)"
+            )
         if self.tau_start <= 0 or self.tau_min <= 0:
-            raise ValueError(f"model.tau_start / model.tau_min: {self.tau_start}, {self.tau_min} must be > 0")
+            raise ValueError(
+                f"model.tau_start / model.tau_min: {self.tau_start}, {self.tau_min} must be > 0"
+            )
         if not 0.0 < self.tau_decay <= 1.0:
             raise ValueError(f"model.tau_decay: {self.tau_decay} must be in (0, 1]")
         if self.tau_rate < 0 or not 0.0 < self.lr_decay <= 1.0:
-            raise ValueError(f"model.tau_rate >= 0 and model.lr_decay in (0, 1]: {self.tau_rate}, {self.lr_decay}")
+            raise ValueError(
+                f"model.tau_rate >= 0 and model.lr_decay in (0, 1]: {self.tau_rate}, {self.lr_decay}"
+            )
 
     @property
     def code_dim(self) -> int:
@@ -136,17 +146,35 @@ class DiscreteVAE(nn.Module):
         if c.architecture == "cnn":
             c1, c2 = c.channels
             self.encoder = nn.Sequential(
-                SameConv(c.in_channels, c1), nn.ReLU(), SameConv(c1, c2), nn.ReLU(), nn.Flatten(),
-                nn.Linear(c2 * (s // 4) ** 2, c.hidden), nn.ReLU(), nn.Linear(c.hidden, head))
+                SameConv(c.in_channels, c1),
+                nn.ReLU(),
+                SameConv(c1, c2),
+                nn.ReLU(),
+                nn.Flatten(),
+                nn.Linear(c2 * (s // 4) ** 2, c.hidden),
+                nn.ReLU(),
+                nn.Linear(c.hidden, head),
+            )
             self.decoder = nn.Sequential(
-                nn.Linear(c.code_dim, c.hidden), nn.ReLU(), nn.Linear(c.hidden, c2 * (s // 4) ** 2), nn.ReLU(),
-                nn.Unflatten(1, (c2, s // 4, s // 4)), SameConvTranspose(c2, c2), nn.ReLU(),
-                SameConvTranspose(c2, c1), nn.ReLU(), nn.ConvTranspose2d(c1, c.in_channels, 3, padding=1))
+                nn.Linear(c.code_dim, c.hidden),
+                nn.ReLU(),
+                nn.Linear(c.hidden, c2 * (s // 4) ** 2),
+                nn.ReLU(),
+                nn.Unflatten(1, (c2, s // 4, s // 4)),
+                SameConvTranspose(c2, c2),
+                nn.ReLU(),
+                SameConvTranspose(c2, c1),
+                nn.ReLU(),
+                nn.ConvTranspose2d(c1, c.in_channels, 3, padding=1),
+            )
         else:  # ericjang/gumbel-softmax: 784-512-256-(N K) and back
             h = list(c.mlp_hidden)
             self.encoder = nn.Sequential(nn.Flatten(), mlp([pixels, *h]), nn.Linear(h[-1], head))
-            self.decoder = nn.Sequential(mlp([c.code_dim, *h[::-1]]), nn.Linear(h[0], pixels),
-                                         nn.Unflatten(1, (c.in_channels, s, s)))
+            self.decoder = nn.Sequential(
+                mlp([c.code_dim, *h[::-1]]),
+                nn.Linear(h[0], pixels),
+                nn.Unflatten(1, (c.in_channels, s, s)),
+            )
         for m in self.modules():  # Keras's initialisers
             if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
                 nn.init.xavier_uniform_(m.weight)
@@ -158,7 +186,11 @@ class DiscreteVAE(nn.Module):
         """Encoder output: logits (B, latents, classes), or (B, 2, latents) mean and log-variance."""
         out = self.encoder(x01)
         c = self.config
-        return out.view(len(x01), c.latents, c.classes) if c.latent == "categorical" else out.view(len(x01), 2, c.latents)
+        return (
+            out.view(len(x01), c.latents, c.classes)
+            if c.latent == "categorical"
+            else out.view(len(x01), 2, c.latents)
+        )
 
     def decode(self, code: torch.Tensor) -> torch.Tensor:
         """Pixel logits (B, C, H, W) of a code (B, latents, classes) or (B, latents)."""
@@ -178,14 +210,20 @@ class DiscreteVAE(nn.Module):
         """KL(q(z|x) || prior) per image: uniform categorical prior, or N(0, I)."""
         if self.config.latent == "categorical":
             logq = torch.log_softmax(post, -1)
-            return (logq.exp() * logq).sum((1, 2)) + self.config.latents * math.log(self.config.classes)
+            return (logq.exp() * logq).sum((1, 2)) + self.config.latents * math.log(
+                self.config.classes
+            )
         mean, logvar = post[:, 0], post[:, 1]
         return 0.5 * (mean**2 + logvar.exp() - 1.0 - logvar).sum(1)
 
     @staticmethod
     def bce(pixel_logits: torch.Tensor, x01: torch.Tensor) -> torch.Tensor:
         """Summed binary cross-entropy per image (pixels in [0, 1], as the author's loss)."""
-        return F.binary_cross_entropy_with_logits(pixel_logits, x01, reduction="none").flatten(1).sum(1)
+        return (
+            F.binary_cross_entropy_with_logits(pixel_logits, x01, reduction="none")
+            .flatten(1)
+            .sum(1)
+        )
 
     def neg_elbo(self, x01: torch.Tensor, tau: float | None) -> dict[str, torch.Tensor]:
         """-ELBO per image = BCE + KL with one latent sample: relaxed at ``tau`` (what the author's
@@ -195,7 +233,9 @@ class DiscreteVAE(nn.Module):
             mean, logvar = post[:, 0], post[:, 1]
             code = mean + (0.5 * logvar).exp() * torch.randn_like(mean)
         elif tau is None:
-            code = F.one_hot(torch.distributions.Categorical(logits=post).sample(), self.config.classes).float()
+            code = F.one_hot(
+                torch.distributions.Categorical(logits=post).sample(), self.config.classes
+            ).float()
         else:
             code = self.relaxed_code(post, tau)
         bce, kl = self.bce(self.decode(code), x01), self.kl(post)
@@ -204,11 +244,19 @@ class DiscreteVAE(nn.Module):
     def train_step(self, ctx) -> dict[str, torch.Tensor]:
         x01 = (ctx.batch["x"] + 1.0) / 2.0  # the engine's images are in [-1, 1]
         tau = self.config.tau(ctx.step)
-        parts = ctx.forward.neg_elbo(x01, tau) if hasattr(ctx.forward, "neg_elbo") else self.neg_elbo(x01, tau)
+        parts = (
+            ctx.forward.neg_elbo(x01, tau)
+            if hasattr(ctx.forward, "neg_elbo")
+            else self.neg_elbo(x01, tau)
+        )
         loss = parts["neg_elbo"].mean()
         ctx.optimize(loss)
-        return {"loss": loss.detach(), "bce": parts["bce"].mean().detach(), "kl": parts["kl"].mean().detach(),
-                "tau": tau}
+        return {
+            "loss": loss.detach(),
+            "bce": parts["bce"].mean().detach(),
+            "kl": parts["kl"].mean().detach(),
+            "tau": tau,
+        }
 
     # ---------------------------------------------------------------- evaluation
     @torch.no_grad()
@@ -222,7 +270,10 @@ class DiscreteVAE(nn.Module):
             log_ratio = -self.config.latents * math.log(self.config.classes) - q.log_prob(z).sum(1)
             code = F.one_hot(z, self.config.classes).float()
         else:
-            mean, std = post[:, 0].repeat_interleave(k, 0), (0.5 * post[:, 1]).exp().repeat_interleave(k, 0)
+            mean, std = (
+                post[:, 0].repeat_interleave(k, 0),
+                (0.5 * post[:, 1]).exp().repeat_interleave(k, 0),
+            )
             code = mean + std * torch.randn_like(mean)
             normal = torch.distributions.Normal
             log_ratio = (normal(0.0, 1.0).log_prob(code) - normal(mean, std).log_prob(code)).sum(1)
@@ -246,8 +297,11 @@ class DiscreteVAE(nn.Module):
     def configure_schedulers(self, optimizers, cfg) -> dict:
         if self.config.lr_decay == 1.0:
             return {}
-        return {"main": torch.optim.lr_scheduler.StepLR(optimizers["main"], self.config.lr_decay_every,
-                                                        self.config.lr_decay)}
+        return {
+            "main": torch.optim.lr_scheduler.StepLR(
+                optimizers["main"], self.config.lr_decay_every, self.config.lr_decay
+            )
+        }
 
     def get_extra_state(self) -> dict:
         return {"history": list(self.history)}
