@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 
+from pipeline import tables
 from pipeline.cli import add_config_argument, load_section
 from pipeline.devices import resolve_device
 from pipeline.em import experiments, figures
-from pipeline.io import DataError, atomic_path, require_file, write_html_table, write_table
+from pipeline.io import write_html_table, write_table
 from pipeline.provenance import collect
 
 log = logging.getLogger(__name__)
@@ -59,26 +58,14 @@ def run_experiment(args: argparse.Namespace) -> None:
         table = run(cfg, args.seed)
     else:
         table = run(cfg)
-    write_table(pa.Table.from_pandas(table, preserve_index=False), args.output,
-                collect(args.config, (), device))  # fmt: skip
+    tables.write_results(table, args.output, collect(args.config, (), device))
     log.info("wrote %d rows to %s", len(table), args.output)
 
 
-def read_runs(paths: list[str]) -> pd.DataFrame:
-    frames = []
-    for path in paths:
-        require_file(path, "em runs table")
-        frame = pd.read_parquet(path)
-        if list(frame.columns) != experiments.COLUMNS:
-            raise DataError(f"{path!r} has columns {list(frame.columns)}; expected {experiments.COLUMNS}")
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
-
-
 def summarize(args: argparse.Namespace) -> None:
-    runs = read_runs(args.inputs)
+    runs = tables.read_results(args.inputs)
     prov = collect(args.config, args.inputs)
-    write_table(pa.Table.from_pandas(runs, preserve_index=False), args.runs_output, prov)
+    tables.write_results(runs, args.runs_output, prov)
     summary = figures.summarize(runs)
     write_table(pa.Table.from_pandas(summary, preserve_index=False), args.output, prov)
     if args.html:
@@ -88,9 +75,7 @@ def summarize(args: argparse.Namespace) -> None:
 def plot(args: argparse.Namespace) -> None:
     if args.figure not in figures.FIGURES:
         raise ValueError(f"--figure {args.figure!r}: expected one of {sorted(figures.FIGURES)}")
-    fig = figures.FIGURES[args.figure](read_runs([args.input]))
-    with atomic_path(args.output) as tmp:
-        fig.savefig(tmp, dpi=120, format=Path(args.output).suffix.lstrip(".") or "png")
+    tables.save_figure(figures.FIGURES[args.figure](tables.read_results(args.input)), args.output)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

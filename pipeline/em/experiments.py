@@ -1,9 +1,11 @@
 """Runs with known truth and comparisons with scikit-learn, each returning a tidy table.
 
-Every function takes its frozen config and a seed and returns a long DataFrame with the columns
-``experiment, dataset, method, implementation, seed, metric, value, iteration`` (``iteration`` is
-−1 for end-of-run figures and the step index for curves). Timings are wall-clock seconds of the
-fit alone, measured in the same process for ours and scikit-learn's.
+Every function takes its frozen config and a seed and returns a results frame in the one schema
+of :mod:`pipeline.tables` (``experiment, dataset, method, implementation, seed, step, metric,
+value``; ``step`` is −1 for end-of-run figures and the iteration for curves). ``experiment`` is
+the checklist id of posts.md the rows decide (``E6.1`` GMM EM, ``E8.1`` Newton, ``E8.3`` pLSA,
+``E8.4`` K-means), ``real_data`` for the go-beyond ARI table. Timings are wall-clock seconds of
+the fit alone, measured in the same process for ours and scikit-learn's.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture as SkGMM
 
+from pipeline import tables
 from pipeline.em import datasets, newton
 from pipeline.em.backend import NumpyOps
 from pipeline.em.gmm import (
@@ -33,27 +36,30 @@ from pipeline.em.gmm import (
 from pipeline.em.kmeans import KMeans, SoftKMeans, inertia, kmeans_plusplus
 from pipeline.em.plsa import PLSA, random_factors
 
-COLUMNS = ["experiment", "dataset", "method", "implementation", "seed", "metric", "value", "iteration"]
+
+def ours(backend: str) -> str:
+    """The ``implementation`` word of our estimators on ``backend`` (``ours-numpy``, ``ours-torch``)."""
+    return f"ours-{backend}"
 
 
 class Recorder:
-    """Collects rows of one experiment and returns them as a tidy DataFrame."""
+    """Collects rows of one experiment and returns them as a results frame (pipeline.tables)."""
 
     def __init__(self, experiment: str, dataset: str, seed: int):
         self.experiment, self.dataset, self.seed, self.rows = experiment, dataset, seed, []
 
-    def add(self, method, implementation, metric, value, iteration=-1, dataset=None):
+    def add(self, method, implementation, metric, value, step=-1, dataset=None, experiment=None):
         self.rows.append(
-            (self.experiment, dataset or self.dataset, method, implementation, self.seed,
-             metric, float(value), int(iteration))
+            (experiment or self.experiment, dataset or self.dataset, method, implementation,
+             self.seed, int(step), metric, float(value))
         )  # fmt: skip
 
-    def curve(self, method, implementation, metric, values, dataset=None):
+    def curve(self, method, implementation, metric, values, dataset=None, experiment=None):
         for i, v in enumerate(values):
-            self.add(method, implementation, metric, v, i, dataset)
+            self.add(method, implementation, metric, v, i, dataset, experiment)
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=COLUMNS)
+        return tables.results_frame(pd.DataFrame(self.rows, columns=tables.COLUMNS))
 
 
 def timed(fn, *args, **kwargs):
@@ -85,12 +91,12 @@ class GmmConfig:
 def gmm_synthetic(cfg: GmmConfig, seed: int) -> pd.DataFrame:
     """posts.md §6 on a known mixture: same-init parity with sklearn, best of n_init vs truth."""
     mix = datasets.sample_gmm(cfg.n_samples, cfg.n_features, cfg.n_components, seed)
-    X, k, rec = mix.X, cfg.n_components, Recorder("gmm_synthetic", "synthetic_gmm", seed)
-    rec.add("truth", "true_parameters", "mean_log_likelihood",
+    X, k, rec = mix.X, cfg.n_components, Recorder("E6.1", "synthetic_gmm", seed)
+    rec.add("truth", "exact", "mean_log_likelihood",
             mean_log_likelihood(X, mix.weights, mix.means, mix.covariances))  # fmt: skip
     bayes = log_gaussian_prob(NumpyOps(), X, mix.means, np.linalg.cholesky(np.linalg.inv(mix.covariances)), "full")
     bayes_labels = (bayes + np.log(mix.weights)).argmax(1)  # the Bayes classifier of the truth
-    rec.add("truth", "true_parameters", "ari", adjusted_rand_score(mix.labels, bayes_labels))
+    rec.add("truth", "exact", "ari", adjusted_rand_score(mix.labels, bayes_labels))
     rng, best = np.random.RandomState(seed), {}
     for init in range(cfg.n_init):
         hard = np.eye(k)[KMeans(k, n_init=1, random_state=rng).fit(X).labels_]
@@ -98,7 +104,7 @@ def gmm_synthetic(cfg: GmmConfig, seed: int) -> pd.DataFrame:
         start = dict(weights_init=nk / len(X), means_init=means, precisions_init=np.linalg.inv(cov))
         kw = dict(tol=cfg.tol, max_iter=cfg.max_iter, covariance_type="full", **start)
         for impl, estimator in (
-            (f"ours_{cfg.backend}", GaussianMixture(k, backend=cfg.backend, device=cfg.device, **kw)),
+            (ours(cfg.backend), GaussianMixture(k, backend=cfg.backend, device=cfg.device, **kw)),
             ("sklearn", SkGMM(k, **kw)),
         ):
             model, seconds = timed(estimator.fit, X)
@@ -137,20 +143,20 @@ def kmeans_blobs(cfg: KMeansConfig, seed: int) -> pd.DataFrame:
     """Lloyd against sklearn from the same k-means++ centres on make_blobs with known labels."""
     X, y = make_blobs(cfg.n_samples, n_features=cfg.n_features, centers=cfg.n_clusters,
                       cluster_std=cfg.cluster_std, random_state=seed)  # fmt: skip
-    rec = Recorder("kmeans_blobs", f"blobs_std{cfg.cluster_std:g}", seed)
+    rec = Recorder("E8.4", f"blobs_std{cfg.cluster_std:g}", seed)
     init = kmeans_plusplus(X, cfg.n_clusters, seed)[0]
     kw = dict(init=init, max_iter=cfg.max_iter, tol=cfg.tol)
-    ours, t_ours = timed(KMeans(cfg.n_clusters, backend=cfg.backend, device=cfg.device, **kw).fit, X)
+    mine, t_mine = timed(KMeans(cfg.n_clusters, backend=cfg.backend, device=cfg.device, **kw).fit, X)
     ref, t_ref = timed(SkKMeans(cfg.n_clusters, n_init=1, algorithm="lloyd", **kw).fit, X)
 
-    for impl, model, seconds in ((f"ours_{cfg.backend}", ours, t_ours), ("sklearn", ref, t_ref)):
+    for impl, model, seconds in ((ours(cfg.backend), mine, t_mine), ("sklearn", ref, t_ref)):
         rec.add("lloyd", impl, "fit_seconds", seconds)
         rec.add("lloyd", impl, "n_iter", model.n_iter_)
         rec.add("lloyd", impl, "inertia", inertia(X, model.cluster_centers_, model.labels_))
         rec.add("lloyd", impl, "ari", adjusted_rand_score(y, model.labels_))
-    rec.add("lloyd", "ours_vs_sklearn", "labels_equal", float(np.array_equal(ours.labels_, ref.labels_)))
-    rel = abs(ours.inertia_ - inertia(X, ref.cluster_centers_, ref.labels_)) / ours.inertia_
-    rec.add("lloyd", "ours_vs_sklearn", "inertia_rel_diff", rel)
+    rec.add("lloyd_vs_sklearn", ours(cfg.backend), "labels_equal", float(np.array_equal(mine.labels_, ref.labels_)))
+    rel = abs(mine.inertia_ - inertia(X, ref.cluster_centers_, ref.labels_)) / mine.inertia_
+    rec.add("lloyd_vs_sklearn", ours(cfg.backend), "inertia_rel_diff", rel)
     return rec.frame()
 
 
@@ -169,7 +175,7 @@ def soft_kmeans(cfg: SoftKMeansConfig, seed: int) -> pd.DataFrame:
     """posts.md E8.4: soft K-means for growing M against Lloyd from the same centres."""
     X, _ = make_blobs(cfg.n_samples, n_features=2, centers=cfg.n_clusters,
                       cluster_std=cfg.cluster_std, random_state=seed)  # fmt: skip
-    rec = Recorder("soft_kmeans", "blobs_2d", seed)
+    rec = Recorder("E8.4", "blobs_2d", seed)
     init = kmeans_plusplus(X, cfg.n_clusters, seed)[0]
     # tol=0: Lloyd runs to its fixed point (labels unchanged), the M → ∞ limit being compared.
     lloyd = KMeans(cfg.n_clusters, init=init, tol=0, backend=cfg.backend, device=cfg.device).fit(X)
@@ -178,10 +184,10 @@ def soft_kmeans(cfg: SoftKMeansConfig, seed: int) -> pd.DataFrame:
             cfg.n_clusters, stiffness=M, init=init, max_iter=cfg.max_iter, backend=cfg.backend,
             device=cfg.device).fit, X)  # fmt: skip
         method = f"soft_M{M:g}"
-        rec.add(method, f"ours_{cfg.backend}", "centre_gap_to_lloyd", np.abs(model.cluster_centers_ - lloyd.cluster_centers_).max())
-        rec.add(method, f"ours_{cfg.backend}", "max_objective_increase", np.diff(model.objective_history_).max(initial=0.0))
-        rec.add(method, f"ours_{cfg.backend}", "n_iter", model.n_iter_)
-        rec.curve(method, f"ours_{cfg.backend}", "smoothed_objective", model.objective_history_ / len(X))
+        rec.add(method, ours(cfg.backend), "centre_gap_to_lloyd", np.abs(model.cluster_centers_ - lloyd.cluster_centers_).max())
+        rec.add(method, ours(cfg.backend), "max_objective_increase", np.diff(model.objective_history_).max(initial=0.0))
+        rec.add(method, ours(cfg.backend), "n_iter", model.n_iter_)
+        rec.curve(method, ours(cfg.backend), "smoothed_objective", model.objective_history_ / len(X))
     return rec.frame()
 
 
@@ -228,12 +234,12 @@ def log_likelihood_per_token(counts, theta, phi) -> float:
 def plsa_synthetic(cfg: PlsaConfig, seed: int) -> pd.DataFrame:
     """posts.md E8.3: EM against the two gradient variants and NMF-KL on a corpus of known topics."""
     corpus = datasets.lda_corpus(cfg.n_docs, cfg.n_words, cfg.n_topics, cfg.doc_length, cfg.alpha, cfg.beta, seed)
-    rec = Recorder("plsa_synthetic", "synthetic_lda", seed)
+    rec = Recorder("E8.3", "synthetic_lda", seed)
     theta0, phi0 = random_factors(cfg.n_docs, cfg.n_words, cfg.n_topics, seed)
     true_arg = corpus.theta.argmax(1)
     runs = [("em", [None])]
     runs += [("projected_gradient", cfg.projected_gradient_rates), ("softmax_gradient", cfg.softmax_gradient_rates)]
-    impl = f"ours_{cfg.backend}"
+    impl = ours(cfg.backend)
     for solver, rates in runs:
         fits = []
         for lr in rates:
@@ -270,17 +276,17 @@ class RealDataConfig:
 def real_data(cfg: RealDataConfig, seed: int) -> pd.DataFrame:
     """ARI of GMM and K-means (n_init=1, one seed) on datasets bundled with scikit-learn."""
     rec = Recorder("real_data", "", seed)
-    impl = f"ours_{cfg.backend}"
-    ours = dict(random_state=seed, backend=cfg.backend, device=cfg.device)
+    impl = ours(cfg.backend)
+    mine = dict(random_state=seed, backend=cfg.backend, device=cfg.device)
     for name in dict.fromkeys(cfg.gmm_datasets + cfg.kmeans_datasets):
         X, y = datasets.load_real(name)
         k = len(np.unique(y))
         for ct in cfg.covariance_types if name in cfg.gmm_datasets else ():
-            for im, est in ((impl, GaussianMixture(k, covariance_type=ct, **ours)),
+            for im, est in ((impl, GaussianMixture(k, covariance_type=ct, **mine)),
                             ("sklearn", SkGMM(k, covariance_type=ct, random_state=seed))):  # fmt: skip
                 model, _ = timed(est.fit, X)
                 rec.add(f"gmm_{ct}", im, "ari", adjusted_rand_score(y, model.predict(X)), dataset=name)
-        for im, est in ((impl, KMeans(k, **ours)), ("sklearn", SkKMeans(k, n_init=1, random_state=seed))) \
+        for im, est in ((impl, KMeans(k, **mine)), ("sklearn", SkKMeans(k, n_init=1, random_state=seed))) \
                 if name in cfg.kmeans_datasets else ():  # fmt: skip
             model, _ = timed(est.fit, X)
             rec.add("kmeans", im, "ari", adjusted_rand_score(y, model.labels_), dataset=name)
@@ -298,7 +304,7 @@ class CorpusConfig:
 
 def plsa_corpus(cfg: CorpusConfig, seed: int) -> pd.DataFrame:
     """pLSA against NMF-KL (same start) and sklearn LDA on gensim's bundled corpora."""
-    rec = Recorder("plsa_corpus", "", seed)
+    rec = Recorder("E8.3", "", seed)
     for name, k in cfg.corpora.items():
         corpus = datasets.gensim_corpus(name)
         counts = corpus.counts
@@ -311,7 +317,7 @@ def plsa_corpus(cfg: CorpusConfig, seed: int) -> pd.DataFrame:
         lda_theta = lda.transform(counts)
         lda_phi = lda.components_ / lda.components_.sum(1, keepdims=True)
         for method, impl, (theta, phi), seconds in (
-            ("plsa_em", f"ours_{cfg.backend}", (model.doc_topic_, model.components_), t_plsa),
+            ("plsa_em", ours(cfg.backend), (model.doc_topic_, model.components_), t_plsa),
             ("nmf_kl_mu", "sklearn", (nmf_theta, nmf_phi), t_nmf),
             ("lda_batch_vb", "sklearn", (lda_theta, lda_phi), t_lda),
         ):
@@ -333,7 +339,7 @@ class NewtonConfig:
 
 def newton_gd(cfg: NewtonConfig) -> pd.DataFrame:
     """posts.md E8.1: Newton against gradient descent with the best fixed step from a grid."""
-    rec = Recorder("newton_gd", "", 0)
+    rec = Recorder("E8.1", "", -1)
     for name, starts in cfg.starts.items():
         fn = newton.FUNCTIONS[name]
         for x0 in starts:
@@ -345,12 +351,12 @@ def newton_gd(cfg: NewtonConfig) -> pd.DataFrame:
                 not t[0][-1, -1] < newton.TOL_GRAD, len(t[0]) if t[0][-1, -1] < newton.TOL_GRAD
                 else np.nan_to_num(t[0][-1, -1], nan=np.inf)))  # fmt: skip
             paths["gradient_descent"] = path
-            rec.add("gradient_descent", cfg.backend, "best_step", step, dataset=label)
+            rec.add("gradient_descent", ours(cfg.backend), "best_step", step, dataset=label)
             for method, p in paths.items():
-                rec.add(method, cfg.backend, "iterations", len(p) - 1, dataset=label)
-                rec.add(method, cfg.backend, "converged", float(p[-1, -1] < newton.TOL_GRAD), dataset=label)
-                rec.add(method, cfg.backend, "final_f", p[-1, -2], dataset=label)
-                rec.add(method, cfg.backend, "final_x0", p[-1, 0], dataset=label)
-                rec.curve(method, cfg.backend, "grad_norm", p[:, -1], dataset=label)
-                rec.curve(method, cfg.backend, "f", p[:, -2], dataset=label)
+                rec.add(method, ours(cfg.backend), "iterations", len(p) - 1, dataset=label)
+                rec.add(method, ours(cfg.backend), "converged", float(p[-1, -1] < newton.TOL_GRAD), dataset=label)
+                rec.add(method, ours(cfg.backend), "final_f", p[-1, -2], dataset=label)
+                rec.add(method, ours(cfg.backend), "final_x0", p[-1, 0], dataset=label)
+                rec.curve(method, ours(cfg.backend), "grad_norm", p[:, -1], dataset=label)
+                rec.curve(method, ours(cfg.backend), "f", p[:, -2], dataset=label)
     return rec.frame()

@@ -14,7 +14,7 @@ from pipeline.em import newton  # noqa: E402
 
 def _band(ax, curves: pd.DataFrame, label: str, **kw):
     """Median over seeds with a min–max band, against the iteration."""
-    g = curves.groupby("iteration")["value"]
+    g = curves.groupby("step")["value"]
     med = g.median()
     line = ax.plot(med.index, med.values, label=label, **kw)[0]
     ax.fill_between(med.index, g.min().values, g.max().values, color=line.get_color(), alpha=0.2)
@@ -23,18 +23,19 @@ def _band(ax, curves: pd.DataFrame, label: str, **kw):
 def convergence_figure(runs: pd.DataFrame) -> plt.Figure:
     """EM objective against iteration: GMM log-likelihood (ours and sklearn), pLSA EM vs gradients."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    gmm = runs[(runs.experiment == "gmm_synthetic") & (runs.metric == "lower_bound") & (runs.method == "em_init0")]
+    gmm = runs[(runs.experiment == "E6.1") & (runs.metric == "lower_bound") & (runs.method == "em_init0")]
     for (impl, seed), part in gmm.groupby(["implementation", "seed"]):
         ours = impl.startswith("ours")
-        a.plot(part.iteration + 1, part.value, "-o" if ours else "x", color=f"C{seed % 10}",
+        a.plot(part.step + 1, part.value, "-o" if ours else "x", color=f"C{seed % 10}",
                markersize=4 if ours else 9, label=f"seed {seed}" if ours else None)  # fmt: skip
     a.set(xlabel="EM iteration", ylabel="mean log-likelihood (before the M-step)",
           title="GMM: ours (lines) and sklearn (×), same init")  # fmt: skip
     a.legend(fontsize=7)
-    plsa = runs[(runs.experiment == "plsa_synthetic") & (runs.metric == "neg_log_likelihood_per_token") & (runs.iteration >= 0)]
+    synthetic = (runs.experiment == "E8.3") & (runs.dataset == "synthetic_lda")
+    plsa = runs[synthetic & (runs.metric == "neg_log_likelihood_per_token") & (runs.step >= 0)]
     for method in sorted(plsa.method.unique()):
         _band(b, plsa[plsa.method == method], method)
-    nmf = runs[(runs.experiment == "plsa_synthetic") & (runs.method == "nmf_kl_mu") & (runs.metric == "neg_log_likelihood_per_token")]
+    nmf = runs[synthetic & (runs.method == "nmf_kl_mu") & (runs.metric == "neg_log_likelihood_per_token")]
     if len(nmf):
         b.axhline(nmf.value.median(), color="k", linestyle=":", label="sklearn NMF-KL (final)")
     b.set(xlabel="iteration", ylabel="S = −log-likelihood per token", title="pLSA: EM vs gradient (best step)")
@@ -48,7 +49,7 @@ def convergence_figure(runs: pd.DataFrame) -> plt.Figure:
 def soft_kmeans_figure(runs: pd.DataFrame) -> plt.Figure:
     """Soft K-means: distance of the centres to Lloyd's as M grows, and the smoothed objective."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    soft = runs[runs.experiment == "soft_kmeans"]
+    soft = runs[(runs.experiment == "E8.4") & (runs.dataset == "blobs_2d")]
     gap = soft[soft.metric == "centre_gap_to_lloyd"].copy()
     gap["M"] = gap.method.str.removeprefix("soft_M").astype(float)
     g = gap.groupby("M")["value"]
@@ -68,10 +69,10 @@ def soft_kmeans_figure(runs: pd.DataFrame) -> plt.Figure:
 
 def newton_figure(runs: pd.DataFrame) -> plt.Figure:
     """Newton against gradient descent: ‖∇f‖ per iteration, and the two surrogates of the quartic."""
-    nt = runs[(runs.experiment == "newton_gd") & (runs.metric == "grad_norm")]
+    nt = runs[(runs.experiment == "E8.1") & (runs.metric == "grad_norm")]
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     for (dataset, method), part in nt.groupby(["dataset", "method"]):
-        a.semilogy(part.iteration, np.maximum(part.value, 1e-17), label=f"{method}: {dataset}",
+        a.semilogy(part.step, np.maximum(part.value, 1e-17), label=f"{method}: {dataset}",
                    linestyle="-" if method == "newton" else "--")  # fmt: skip
     a.set(xscale="symlog", ylim=(1e-18, 1e6), xlabel="iteration", ylabel="‖∇f‖", title="Newton (solid) vs GD, best fixed step (dashed)")
     a.legend(fontsize=6)
@@ -90,7 +91,10 @@ def newton_figure(runs: pd.DataFrame) -> plt.Figure:
 
 def timing_figure(runs: pd.DataFrame) -> plt.Figure:
     """Fit time of ours over scikit-learn's, per experiment and seed (same init, same stopping rule)."""
-    t = runs[(runs.metric == "fit_seconds") & runs.experiment.isin(["gmm_synthetic", "kmeans_blobs"])]
+    t = runs[(runs.metric == "fit_seconds") & (
+        ((runs.experiment == "E6.1") & (runs.dataset == "synthetic_gmm"))
+        | ((runs.experiment == "E8.4") & runs.dataset.str.startswith("blobs_std")))].copy()
+    t["experiment"] = np.where(t.experiment == "E6.1", "GMM (E6.1)", "K-means (E8.4)")
     keys = ["experiment", "dataset", "method", "seed"]
     ours = t[t.implementation.str.startswith("ours")].set_index(keys).value
     ref = t[t.implementation == "sklearn"].set_index(keys).value
@@ -106,7 +110,7 @@ def timing_figure(runs: pd.DataFrame) -> plt.Figure:
 
 def ari_figure(runs: pd.DataFrame) -> plt.Figure:
     """Adjusted Rand index bands over seeds on real data (ours vs scikit-learn) and on corpora."""
-    ari = runs[(runs.metric == "ari") & runs.experiment.isin(["real_data", "plsa_corpus"])]
+    ari = runs[(runs.metric == "ari") & (runs.experiment.isin(["real_data", "E8.3"]))]
     groups = ari.groupby(["dataset", "method", "implementation"])["value"]
     labels = [" / ".join(k) for k in groups.groups]
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(labels) + 1.5))
@@ -128,7 +132,7 @@ FIGURES = {
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """Bands over seeds of every end-of-run figure: n, min, median, max (long format, ``stat``)."""
-    final = runs[runs.iteration < 0]
+    final = runs[runs.step < 0]
     keys = ["experiment", "dataset", "method", "implementation", "metric"]
     stats = final.groupby(keys)["value"].agg(n="count", min="min", median="median", max="max")
     return stats.reset_index().melt(id_vars=keys, var_name="stat", value_name="value")

@@ -137,24 +137,20 @@ def merge_cooccurrences(args: argparse.Namespace) -> None:
 def report_corpus(args: argparse.Namespace) -> None:
     import numpy as np
     import pandas as pd
-    import pyarrow as pa
 
+    from pipeline import tables
     from pipeline.text import stats  # matplotlib and pandas: imported only by the verb that plots
 
     corpus_stats = json.loads(io.require_file(args.corpus_stats, "corpus statistics").read_text())
     vocab_counts = pq.read_table(args.vocab, columns=["count"]).column("count").to_numpy()
     frames = [stats.corpus_table(args.corpus, corpus_stats, vocab_counts)]
-    frames[0]["weighting"] = ""
     for path in args.cooccur_stats:
         weighting = Path(path).name.split(".")[0]
         cstats = json.loads(Path(path).read_text())
         frames.append(stats.cooccurrence_table(args.corpus, weighting, cstats["window"], cstats))
-    table = pd.concat(frames, ignore_index=True)[["corpus", "weighting", "metric", "value"]]
-    table["value"] = table["value"].astype(float)
     inputs = [args.corpus_stats, args.types, args.vocab, *args.cooccur_stats]
-    io.write_table(pa.Table.from_pandas(table, preserve_index=False), args.table, provenance.collect({}, inputs))
-    io.write_html_table(table, args.html)
+    tables.write_results(pd.concat(frames, ignore_index=True), args.table,
+                         provenance.collect({}, inputs), html=args.html)  # fmt: skip
     counts = pq.read_table(args.types, columns=["count"]).column("count").to_numpy()
     fig = stats.zipf_figure(np.asarray(counts), title=f"{args.corpus}: Zipf plot")
-    with io.atomic_path(args.zipf) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
+    tables.save_figure(fig, args.zipf)

@@ -1,4 +1,9 @@
-"""Statistics and figures of the text stages, for the report."""
+"""Statistics and figures of the text stages, for the report.
+
+The tables are results tables in the one schema of :mod:`pipeline.tables`: experiment
+``corpus_statistics``, dataset = the corpus, method ``corpus`` (corpus and vocabulary rows) or
+``cooccur_<weighting>`` (one co-occurrence table), implementation ``ours``, no seed or step.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from pipeline import tables  # noqa: E402
+
+EXPERIMENT = "corpus_statistics"
 
 
 def zipf_figure(counts: np.ndarray, title: str = "") -> plt.Figure:
@@ -29,7 +38,7 @@ def zipf_figure(counts: np.ndarray, title: str = "") -> plt.Figure:
 
 
 def corpus_table(corpus: str, corpus_stats: dict, vocab_counts: np.ndarray) -> pd.DataFrame:
-    """Tidy rows ``corpus, metric, value`` for the corpus and its vocabulary."""
+    """Results rows (pipeline.tables) for the corpus and its vocabulary."""
     rows = {
         "documents": corpus_stats["documents"],
         "tokens": corpus_stats["tokens"],
@@ -41,10 +50,11 @@ def corpus_table(corpus: str, corpus_stats: dict, vocab_counts: np.ndarray) -> p
         "in-vocabulary tokens": int(np.sum(vocab_counts)),
         "in-vocabulary share of tokens": float(np.sum(vocab_counts)) / max(1, corpus_stats["tokens"]),
     }
-    return pd.DataFrame({"corpus": corpus, "metric": list(rows), "value": list(rows.values())})
+    return _frame(corpus, "corpus", rows)
 
 
 def cooccurrence_table(corpus: str, weighting: str, window: int, stats: dict) -> pd.DataFrame:
+    """Results rows (pipeline.tables) for one co-occurrence table (method ``cooccur_<weighting>``)."""
     rows = {
         "window": window,
         "vocabulary size": stats["vocab_size"],
@@ -54,6 +64,10 @@ def cooccurrence_table(corpus: str, weighting: str, window: int, stats: dict) ->
         "off-diagonal total (Z)": stats["offdiagonal_total"],
         "diagonal total": stats["diagonal_total"],
     }
-    return pd.DataFrame(
-        {"corpus": corpus, "weighting": weighting, "metric": list(rows), "value": list(rows.values())}
-    )
+    return _frame(corpus, f"cooccur_{weighting}", rows)
+
+
+def _frame(corpus: str, method: str, rows: dict) -> pd.DataFrame:
+    values = [float(v) for v in rows.values()]
+    return tables.results_frame({"metric": list(rows), "value": values}, experiment=EXPERIMENT,
+                                dataset=corpus, method=method, implementation="ours")  # fmt: skip

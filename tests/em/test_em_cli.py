@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from pipeline.__main__ import main
-from pipeline.em.experiments import COLUMNS
 from pipeline.io import read_provenance
+from pipeline.tables import COLUMNS
 
 TINY_GMM = {"n_samples": 300, "n_features": 2, "n_components": 2, "n_init": 2}
 
@@ -25,7 +25,7 @@ def test_gmm_synthetic_verb_writes_a_tidy_table_with_provenance(tmp_path):
     ll = table[(table.metric == "mean_log_likelihood") & table.method.str.startswith("em_init")]
     pivot = ll.pivot(index="method", columns="implementation", values="value")
     assert len(pivot) == 2
-    np.testing.assert_allclose(pivot["ours_numpy"], pivot["sklearn"], atol=1e-9)
+    np.testing.assert_allclose(pivot["ours-numpy"], pivot["sklearn"], atol=1e-9)
     best = table[(table.method == "em_best_of_inits") & (table.metric == "mean_log_likelihood")]
     truth = table[(table.method == "truth") & (table.metric == "mean_log_likelihood")].value.item()
     assert (best.value >= truth - 1e-3).all()

@@ -1,5 +1,6 @@
 import numpy as np
 
+from pipeline.tables import COLUMNS
 from pipeline.text.stats import cooccurrence_table, corpus_table, zipf_figure
 
 
@@ -18,5 +19,5 @@ def test_tables_are_tidy():
     assert values["in-vocabulary share of tokens"] == 0.7
     c = cooccurrence_table("c", "unit", 2, {"vocab_size": 3, "nnz": 7, "density": 7 / 9, "total": 10.0,
                                             "offdiagonal_total": 8.0, "diagonal_total": 2.0})
-    assert list(c.columns) == ["corpus", "weighting", "metric", "value"]
+    assert list(c.columns) == COLUMNS and set(c.method) == {"cooccur_unit"} and (t.method == "corpus").all()
     assert dict(zip(c["metric"], c["value"], strict=True))["non-zeros"] == 7
