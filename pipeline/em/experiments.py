@@ -360,3 +360,15 @@ def newton_gd(cfg: NewtonConfig) -> pd.DataFrame:
                 rec.curve(method, ours(cfg.backend), "grad_norm", p[:, -1], dataset=label)
                 rec.curve(method, ours(cfg.backend), "f", p[:, -2], dataset=label)
     return rec.frame()
+
+
+#: Schema sub-section of ``em`` -> its dataclass.
+CONFIG_SECTIONS: dict[str, type] = {
+    "gmm": GmmConfig,
+    "kmeans": KMeansConfig,
+    "soft_kmeans": SoftKMeansConfig,
+    "plsa": PlsaConfig,
+    "real_data": RealDataConfig,
+    "corpora": CorpusConfig,
+    "newton": NewtonConfig,
+}

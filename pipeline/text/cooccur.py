@@ -69,19 +69,16 @@ BYTES_PER_NNZ = 30
 
 @dataclasses.dataclass(frozen=True)
 class CooccurConfig:
-    """``text.corpora.<name>.cooccur``."""
+    """``text.corpora.<name>.cooccur`` (its ``weightings`` list only selects the workflow's targets;
+    each table is counted with one weighting, a wildcard of the rule)."""
 
     window: int = 10
-    weightings: tuple[str, ...] = WEIGHTINGS
     max_memory_mb: int = 1024
     device: str = "cpu"
 
     def __post_init__(self):
         if not isinstance(self.window, int) or not 1 <= self.window <= MAX_WINDOW:
             raise ValueError(f"cooccur.window: expected an integer in [1, {MAX_WINDOW}], got {self.window!r}")
-        bad = [w for w in self.weightings if w not in WEIGHTINGS]
-        if bad or not self.weightings:
-            raise ValueError(f"cooccur.weightings: expected a non-empty subset of {WEIGHTINGS}, got {self.weightings}")
         if self.max_memory_mb < 64:
             raise ValueError(f"cooccur.max_memory_mb: expected >= 64, got {self.max_memory_mb}")
         if self.device not in DEVICES:

@@ -190,9 +190,10 @@ def test_window_below_one_is_rejected(window):
         CooccurConfig(window=window)
 
 
-def test_unknown_weighting_is_rejected():
-    with pytest.raises(ValueError, match="cooccur.weightings"):
-        CooccurConfig(weightings=("unit", "cubic"))
+def test_unknown_weighting_is_rejected(tmp_path):
+    ids, doc = _stream([["a", "b"]], VOCAB)
+    with pytest.raises(ValueError, match="weighting: expected one of"):
+        count_shard(ids, doc, len(VOCAB), CooccurConfig(window=2), "cubic", tmp_path / "p.parquet", PROV)
 
 
 def test_no_cooccurrences_is_an_error_and_leaves_no_table(tmp_path):
