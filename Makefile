@@ -55,5 +55,12 @@ lint: $(STAMP)
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
 
+# The SLURM executor plugin beside the environment, not in it (it slows every snakemake call
+# by ~10 s where SLURM client tools exist but no controller answers): use it with
+#   PYTHONPATH=.slurm-plugin .venv/bin/snakemake --profile profiles/slurm
+slurm-plugin: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps --target .slurm-plugin -c constraints.txt \
+		snakemake-executor-plugin-slurm snakemake-executor-plugin-slurm-jobstep
+
 clean:
 	rm -rf results/*/ .snakemake
