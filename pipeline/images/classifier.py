@@ -10,9 +10,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pipeline.engine import TrainConfig
+from pipeline.engine import TrainConfig, load_model
+from pipeline.engine.checkpoints import load_checkpoint
 from pipeline.images.datasets import ImageSet
 from pipeline.images.loader import ImageDataset, to_tensor
+from pipeline.io import atomic_path
+
+#: The key of what ``classifier/model.pt`` holds for a dataset without labels: no network, only
+#: the reason; the evaluation then skips the classifier-based metrics (Fréchet distances).
+NO_CLASSIFIER = "no_classifier"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,18 +76,39 @@ class ClassifierSection:
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
 
 
+def labelled(data: ImageSet) -> np.ndarray:
+    """Mask of the training images with a label (-1 marks an unknown one)."""
+    return np.asarray(data.y_train) >= 0
+
+
 def build_classifier(section: ClassifierSection, data: ImageSet) -> tuple[Classifier, ImageDataset]:
-    """The classifier sized to the dataset's channels and classes, and its training set."""
-    n_classes = max(len(data.classes), int(data.y_train.max()) + 1)
+    """The classifier sized to the dataset's channels and classes, and its training set (the
+    labelled images; see :func:`labelled`)."""
+    keep = labelled(data)
+    n_classes = max(len(data.classes), int(data.y_train[keep].max()) + 1)
     model = Classifier(dataclasses.replace(section.model, in_channels=data.x_train.shape[-1],
                                            n_classes=n_classes))
-    return model, ImageDataset(data.x_train, data.y_train, section.train.hflip)
+    return model, ImageDataset(data.x_train[keep], data.y_train[keep], section.train.hflip)
+
+
+def save_no_classifier(path, reason: str) -> None:
+    """Record, at the classifier's checkpoint path, that no classifier was trained and why."""
+    with atomic_path(path) as tmp:
+        torch.save({NO_CLASSIFIER: reason}, tmp)
+
+
+def load_classifier(path) -> Classifier | None:
+    """The EMA classifier of a checkpoint, or None where :func:`save_no_classifier` wrote it."""
+    if NO_CLASSIFIER in load_checkpoint(path):
+        return None
+    return load_model(path, Classifier, ema=True)[0]
 
 
 @torch.no_grad()
 def test_accuracy(model: Classifier, data: ImageSet, batch: int = 512) -> float:
     """Share of the test images whose argmax class is the label (eval mode)."""
     model = model.eval()
-    x = to_tensor(data.x_test).to(next(model.parameters()).device)
+    keep = np.asarray(data.y_test) >= 0  # the labelled test images
+    x = to_tensor(data.x_test[keep]).to(next(model.parameters()).device)
     pred = torch.cat([model(b).argmax(1).cpu() for b in x.split(batch)])
-    return float((pred.numpy() == np.asarray(data.y_test)).mean())
+    return float((pred.numpy() == np.asarray(data.y_test)[keep]).mean())

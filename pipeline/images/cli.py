@@ -55,6 +55,14 @@ def cmd_train_classifier(args) -> None:
     section = load_section(classifier.ClassifierSection, args.config, "classifier")
     data = datasets.load_npz(args.data)
     torch.manual_seed(section.train.seed)
+    if not classifier.labelled(data).any():
+        reason = f"{args.data}: the dataset has no labels"
+        log.warning("%s: no classifier trained; the evaluation skips the Fréchet distances", reason)
+        classifier.save_no_classifier(args.output, reason)
+        write_results(results_frame(pd.DataFrame(columns=["step", "metric", "value"]), experiment="classifier", dataset=args.dataset, method="classifier",
+                                    implementation="ours", seed=section.train.seed),
+                      args.train_log, collect(args.config, [args.data]))
+        return
     model, dataset = classifier.build_classifier(section, data)
     result = _fit(args, model, section.train, dataset, [])
     if result is None:

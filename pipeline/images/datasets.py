@@ -164,12 +164,17 @@ def read_cifar_pickles(path: str | Path) -> ImageSet:
     )
 
 
+#: PIL modes decoded as one grey channel (alpha dropped); every other mode becomes RGB.
+GREY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F")
+
+
 def decode_image(blob: bytes, name: str, size: int | None, crop: int | None) -> np.ndarray:
-    """Decode one image to uint8 RGB HWC: optional centre crop to ``crop``, then resize to ``size``."""
+    """Decode one image to uint8 HWC, grey images with one channel and all others RGB: optional
+    centre crop to ``crop``, then resize to ``size``."""
     try:
         with Image.open(io.BytesIO(blob)) as im:
             im.load()  # decode now, so a truncated file fails here and not later
-            im = im.convert("RGB")
+            im = im.convert("L" if im.mode in GREY_MODES else "RGB")
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise DataError(f"{name}: cannot decode image ({exc})") from exc
     if crop is not None:
@@ -180,7 +185,8 @@ def decode_image(blob: bytes, name: str, size: int | None, crop: int | None) -> 
         im = im.crop((left, top, left + crop, top + crop))
     if size is not None and im.size != (size, size):
         im = im.resize((size, size), Image.Resampling.BICUBIC, reducing_gap=None)
-    return np.asarray(im, dtype=np.uint8)
+    x = np.asarray(im, dtype=np.uint8)
+    return x[..., None] if x.ndim == 2 else x
 
 
 def iter_image_files(path: str | Path) -> Iterator[tuple[str, bytes]]:
@@ -210,6 +216,8 @@ def read_images(
         names.append(name)
     if not images:
         raise DataError(f"{str(path)!r}: no image files ({', '.join(IMAGE_SUFFIXES)})")
+    if len({im.shape[-1] for im in images}) > 1:  # grey beside colour: all become RGB
+        images = [np.repeat(im, 3, axis=-1) if im.shape[-1] == 1 else im for im in images]
     shapes = {im.shape for im in images}
     if len(shapes) > 1:
         raise DataError(f"{str(path)!r}: images of several sizes {sorted(shapes)}; set data.image_size")
@@ -264,6 +272,12 @@ def split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int):
     return x[train], y[train], x[test], y[test]
 
 
+def numbered_classes(*labels: np.ndarray) -> list[str]:
+    """Class names "0".."k-1" for integer labels (-1 = unknown); none for an unlabelled set."""
+    top = max((int(y.max()) for y in labels if len(y)), default=-1)
+    return [str(c) for c in range(top + 1)]
+
+
 def label_ids(labels: list[str]) -> tuple[np.ndarray, list[str]]:
     classes = sorted(set(labels))
     index = {c: i for i, c in enumerate(classes)}
@@ -312,6 +326,8 @@ def resolve_sources(cfg: DataConfig, download_dir: str | Path) -> tuple[dict[str
             log.warning("%s is a folder: no checksum verified", path)
         else:
             hashes[str(path)] = verify_sha256(path, cfg.sha256.get(name), key=f"sha256[{name}]")
+            if name not in cfg.sha256:
+                log.warning("%s has sha256 %s; set data.sha256[%s] to pin it", path, hashes[str(path)], name)
             if name in cfg.md5:
                 verify_md5(path, cfg.md5[name])
         paths[role] = path
@@ -338,10 +354,10 @@ def _read(cfg: DataConfig, paths: Mapping[str, Path]) -> ImageSet:
         if "images" in a:
             x = to_nhwc_uint8(a["images"], "images")
             y = np.asarray(a.get("labels", np.full(len(x), -1)), dtype=np.int64)
-            return ImageSet(*split(x, y, cfg.test_fraction, cfg.seed), [])
+            return ImageSet(*split(x, y, cfg.test_fraction, cfg.seed), numbered_classes(y))
         ys = [np.asarray(a.get(k, np.full(len(a[f"x_{k[2:]}"]), -1)), np.int64) for k in ("y_train", "y_test")]
         return ImageSet(to_nhwc_uint8(a["x_train"], "x_train"), ys[0],
-                        to_nhwc_uint8(a["x_test"], "x_test"), ys[1], [])
+                        to_nhwc_uint8(a["x_test"], "x_test"), ys[1], numbered_classes(*ys))
     if fmt == "celeba":
         x, _, names = read_images(paths["source"], size, crop, labelled=False)
         y = np.full(len(x), -1, dtype=np.int64)
@@ -380,8 +396,9 @@ def load_dataset(cfg: DataConfig, download_dir: str | Path) -> tuple[ImageSet, d
         data.x_train, data.y_train = data.x_train[: cfg.max_train], data.y_train[: cfg.max_train]
     if cfg.max_test is not None:
         data.x_test, data.y_test = data.x_test[: cfg.max_test], data.y_test[: cfg.max_test]
-    log.info("dataset: train %s, test %s, %d classes", data.x_train.shape, data.x_test.shape,
-             len(data.classes))
+    labelled = int((data.y_train >= 0).sum() + (data.y_test >= 0).sum())
+    log.info("dataset: train %s, test %s, %s", data.x_train.shape, data.x_test.shape,
+             f"{len(data.classes)} classes" if labelled else "no labels")
     return data, hashes
 
 

@@ -17,7 +17,7 @@ import torch
 
 from pipeline.engine import load_model
 from pipeline.images import metrics
-from pipeline.images.classifier import Classifier
+from pipeline.images.classifier import Classifier, load_classifier
 from pipeline.images.datasets import ImageSet
 from pipeline.images.loader import to_tensor, to_uint8
 from pipeline.images.prior import CodePrior
@@ -96,13 +96,22 @@ def evaluate(cfg, data: ImageSet, vqvae_path, prior_path, classifier_path, devic
     rng = np.random.default_rng(cfg.seed)
     real_a = to_tensor(data.x_train[rng.choice(len(data.x_train), n, replace=False)])
     real_b = x_test[torch.from_numpy(rng.choice(len(x_test), n, replace=False))]
-    clf = load_model(classifier_path, Classifier, ema=True)[0].to(device)
-    feat_b = features(clf, real_b, cfg.batch_size, device)
-    rows = [{"method": "real_train_vs_test", "implementation": "ours", "metric": m, "value": v} for m, v in (
-        ("frechet_distance", metrics.frechet_distance(features(clf, real_a, cfg.batch_size, device), feat_b)),
-        ("sliced_wasserstein", metrics.sliced_wasserstein(real_a / 2 + 0.5, real_b / 2 + 0.5,
-                                                          cfg.swd_projections, cfg.seed)),
-        ("n_images", float(n)))]
+    # An unlabelled dataset has no classifier: its Fréchet distances are left out, the rest stays.
+    clf = load_classifier(classifier_path)
+    clf = clf.to(device) if clf is not None else None
+    feat_b = features(clf, real_b, cfg.batch_size, device) if clf is not None else None
+
+    def frechet(x: torch.Tensor) -> dict:
+        if clf is None:
+            return {}
+        return {"frechet_distance": metrics.frechet_distance(features(clf, x, cfg.batch_size, device), feat_b)}
+
+    baseline = frechet(real_a) | {
+        "sliced_wasserstein": metrics.sliced_wasserstein(real_a / 2 + 0.5, real_b / 2 + 0.5, cfg.swd_projections,
+                                                         cfg.seed),
+        "n_images": float(n)}
+    rows = [{"method": "real_train_vs_test", "implementation": "ours", "metric": m, "value": v}
+            for m, v in baseline.items()]
     arrays = {"real": data.x_test[: cfg.n_grid]}
     vqs = {impl: load_model(vqvae_path, VQVAE, ema=impl == "ema")[0].to(device) for impl in ("ema", "raw")}
     recs = {impl: reconstruction(vq, x_test, cfg.batch_size, device) for impl, vq in vqs.items()}
@@ -122,8 +131,7 @@ def evaluate(cfg, data: ImageSet, vqvae_path, prior_path, classifier_path, devic
         codes = torch.cat([prior.sample(len(c), cfg.temperature, gen)
                            for c in _batches(torch.empty(n), cfg.batch_size)])
         samples = decode(vq, codes, cfg.batch_size, device)
-        bits |= {
-            "frechet_distance": metrics.frechet_distance(features(clf, samples, cfg.batch_size, device), feat_b),
+        bits |= frechet(samples) | {
             "sliced_wasserstein": metrics.sliced_wasserstein(samples / 2 + 0.5, real_b / 2 + 0.5,
                                                              cfg.swd_projections, cfg.seed),
             "n_images": float(n),

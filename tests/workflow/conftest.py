@@ -25,8 +25,9 @@ def copy_workflow(dest: Path) -> Path:
     """
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(REPO / "Snakefile", dest / "Snakefile")
-    for folder in ("workflow", "config", "pipeline"):
-        shutil.copytree(REPO / folder, dest / folder)
+    for folder in ("workflow", "config", "pipeline", "profiles", "claims"):
+        if (REPO / folder).is_dir():
+            shutil.copytree(REPO / folder, dest / folder)
     return dest
 
 
