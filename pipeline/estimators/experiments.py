@@ -166,12 +166,14 @@ def gumbel_softmax(cfg: GumbelSoftmaxConfig, seed: int) -> pd.DataFrame:
     )
     rec.add(dataset, "all_taus", "bias_decreases_as_tau_falls", float(np.all(np.diff(biases) < 0)))
     # k = 2 by quadrature: the bias without Monte Carlo noise, so small tau is resolved too
-    p_1 = cfg.two_class_p
+    p_1, exact = cfg.two_class_p, []
     for tau in cfg.taus:
-        gap = gumbel.relaxed_mean_two_classes(p_1, tau) - p_1
-        rec.add(
-            f"k2_p{p_1:g}", f"tau{tau:g}", "bias", np.sqrt(2.0) * abs(gap), implementation="exact"
-        )
+        exact.append(np.sqrt(2.0) * abs(gumbel.relaxed_mean_two_classes(p_1, tau) - p_1))
+        rec.add(f"k2_p{p_1:g}", f"tau{tau:g}", "bias", exact[-1], implementation="exact")
+    falls = float(np.all(np.diff(exact) < 0))
+    rec.add(
+        f"k2_p{p_1:g}", "all_taus", "bias_decreases_as_tau_falls", falls, implementation="exact"
+    )
     return rec.frame()
 
 

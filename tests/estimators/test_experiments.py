@@ -16,8 +16,8 @@ from pipeline.estimators import experiments, vae_experiments
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = {
-    experiments.gumbel_max: experiments.GumbelMaxConfig(sizes=(2, 5), n_samples=20_000),
-    experiments.gumbel_softmax: experiments.GumbelSoftmaxConfig(n_samples=20_000, chunk=7_000),
+    experiments.gumbel_max: experiments.GumbelMaxConfig(sizes=(2, 5), n_samples=10_000),
+    experiments.gumbel_softmax: experiments.GumbelSoftmaxConfig(n_samples=10_000, chunk=4_000),
     experiments.continuous_gradients: experiments.ContinuousConfig(
         n_samples=5_000, omegas=(1.0, 4.0, 16.0)
     ),
