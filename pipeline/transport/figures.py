@@ -119,10 +119,12 @@ def wgan_curves(frame: pd.DataFrame):
     """E5.5: the critic's estimate and sample quality (exact W1 or classifier FD) over training."""
     df = frame[(frame["experiment"] == "E5.5") & (frame["step"] >= 0)]
     runs = sorted(set(zip(df["dataset"], df["method"], strict=True)))
-    fig, axes = plt.subplots(
-        1, max(len(runs), 1), figsize=(3.2 * max(len(runs), 1), 3.2), squeeze=False
-    )
-    for ax, (dataset, method) in zip(axes[0], runs, strict=False):
+    ncol = min(4, max(len(runs), 1))
+    nrow = -(-max(len(runs), 1) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 3.0 * nrow), squeeze=False)
+    for ax in axes.flat[len(runs) :]:
+        ax.axis("off")
+    for ax, (dataset, method) in zip(axes.flat, runs, strict=False):
         sub = df[(df["dataset"] == dataset) & (df["method"] == method)]
         quality = "w1_exact" if "w1_exact" in set(sub["metric"]) else "frechet_distance"
         for metric, color in ((quality, "C0"), ("critic_estimate", "C1")):

@@ -148,3 +148,29 @@ def test_bad_config_exits_2_naming_the_key(verb, config, key, tmp_path, capsys):
         argv += ["--dataset", "8gaussians", "--variant", "gp", "--samples", str(tmp_path / "s.npz")]
     assert run_main(cli.register, "transport", argv) == 2
     assert key in capsys.readouterr().err
+
+
+def test_figures_draw_from_a_small_results_table(digits):
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from pipeline.transport import figures
+
+    frames = [
+        experiments.lp_duality(experiments.LPDualityConfig(sizes=(5,), instances=1), seed=0),
+        experiments.weak_duality(experiments.WeakDualityConfig(n=6, samples=20), seed=0),
+        experiments.restriction(
+            experiments.RestrictionConfig(sizes=(5,), dims=(1,), instances=1), 0
+        ),
+        experiments.critic_study(
+            experiments.CriticsConfig(n_samples=100, steps=5, width=8, batch_size=32), seed=0
+        ),
+    ]
+    toy = WganToyConfig(steps=2, eval_every=1, eval_samples=32, width=8, depth=1, batch_size=16)
+    toy_frame, samples, held = wgan_toy(toy, "25gaussians", "clip", seed=0)
+    frame = pd.concat(frames + [toy_frame], ignore_index=True)
+    for name, fn in figures.FIGURES.items():
+        assert isinstance(fn(frame), plt.Figure), name
+    fig = figures.toy_samples(frame, {"25gaussians/clip": samples, "25gaussians/data": held})
+    assert isinstance(fig, plt.Figure)
+    plt.close("all")
