@@ -55,6 +55,11 @@ lint: $(STAMP)
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
 
+# Every GPU-scale figure in one command (<= 9 min on one H200; plan in docs/BENCHMARKS.md).
+# On a machine without CUDA it says so and exits 1.
+gpu-check: $(STAMP)
+	$(BIN)/python benchmarks/gpu_check.py --out results/gpu_check.json $(GPU_CHECK_ARGS)
+
 # The SLURM executor plugin beside the environment, not in it (it slows every snakemake call
 # by ~10 s where SLURM client tools exist but no controller answers): use it with
 #   PYTHONPATH=.slurm-plugin .venv/bin/snakemake --profile profiles/slurm
