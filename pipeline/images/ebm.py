@@ -44,7 +44,7 @@ class ImageEBMConfig:
 
     in_channels: int = 1
     image_size: int = 8
-    width: int = 32  # channels of the first stage (doubled after each downsampling)
+    width: int = 16  # channels of the first stage (doubled at each downsampling, at most 4x)
     n_blocks: int = 2  # residual blocks, each followed by 2x average pooling while the size allows
     dequantize: float = 1.0 / 256.0  # uniform noise added to the data in [0, 1]
     ebm: ImageRecipe = dataclasses.field(default_factory=ImageRecipe)
@@ -84,7 +84,7 @@ class ImageEBM(EnergyModel):
         self.stem = spectral_norm(nn.Conv2d(c.in_channels, c.width, 3, padding=1))
         blocks, ch, size = [], c.width, c.image_size
         for _ in range(c.n_blocks):
-            out = 2 * ch if size >= 8 else ch
+            out = min(2 * ch, 4 * c.width) if size >= 8 else ch
             blocks.append(ResBlock(ch, out))
             if size >= 8:
                 blocks.append(nn.AvgPool2d(2))
