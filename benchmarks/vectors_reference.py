@@ -45,33 +45,33 @@ def train(args, vocab):
     """(KeyedVectors, settings, per-epoch history) for ``args.method``."""
     text = Path(args.text_dir)
     if args.method.startswith("simpler_glove"):
-        from pipeline.vectors.simpler_glove import SimplerGloveConfig, train_simpler_glove
+        from pipeline.vectors.simpler_glove import SimplerGloveConfig, fit_simpler_glove
 
         cfg = SimplerGloveConfig(truncate=args.method == "simpler_glove_trunc", device=args.device)
         cfg = replace(cfg, **_overrides(args, cfg))
         cooc = vio.read_cooccurrence(
             text / f"cooccur/{cfg.weighting}.parquet", vocab["count"].to_numpy()
         )
-        vectors, history = train_simpler_glove(cooc, cfg, args.seed)
+        vectors, history = fit_simpler_glove(cooc, cfg, args.seed)
     elif args.method == "glove":
-        from pipeline.vectors.glove import GloveConfig, train_glove
+        from pipeline.vectors.glove import GloveConfig, fit_glove
 
         cfg = GloveConfig(device=args.device)
         cfg = replace(cfg, **_overrides(args, cfg))
         cooc = vio.read_cooccurrence(
             text / f"cooccur/{cfg.weighting}.parquet", vocab["count"].to_numpy()
         )
-        vectors, history, _ = train_glove(cooc, cfg, args.seed)
+        vectors, history, _ = fit_glove(cooc, cfg, args.seed)
     else:
         from pipeline.text.shards import ShardCorpus
-        from pipeline.vectors.gensim_models import GensimConfig, train_gensim
+        from pipeline.vectors.gensim_models import GensimConfig, fit_gensim
 
         cfg = GensimConfig()
         cfg = replace(cfg, **_overrides(args, cfg))
         corpus = ShardCorpus(
             sorted((text / "shards").glob("shard-*.parquet")), text / "types.parquet"
         )
-        kv = train_gensim(
+        kv = fit_gensim(
             args.method, corpus, vocab, cfg, workers=args.threads, random_state=args.seed
         )
         return kv, asdict(cfg), []

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 
 VARIANTS = ("standard", "lagged")
+#: What :class:`RowAdagrad` also runs: plain SGD (``w -= η g``) for the loss-scale check.
+OPTIMIZERS = (*VARIANTS, "sgd")
 
 
 @dataclass
@@ -27,7 +29,7 @@ class RowAdagrad:
         Parameters, each (V, d) or (V,); updated in place.
     lr : float
         Learning rate η.
-    variant : {"standard", "lagged"}
+    variant : {"standard", "lagged", "sgd"}
     eps : float
         Added under the square root (standard variant only, as in simpler_glove).
     initial_accumulator : float
@@ -41,9 +43,9 @@ class RowAdagrad:
     initial_accumulator: float = 1.0
 
     def __post_init__(self):
-        if self.variant not in VARIANTS:
+        if self.variant not in OPTIMIZERS:
             raise ValueError(
-                f"adagrad: unknown variant {self.variant!r}; expected one of {VARIANTS}"
+                f"adagrad: unknown variant {self.variant!r}; expected one of {OPTIMIZERS}"
             )
         if self.lr <= 0:
             raise ValueError(f"eta: must be positive, got {self.lr}")
@@ -67,6 +69,9 @@ class RowAdagrad:
         touched = torch.bincount(rows, minlength=len(table)).nonzero().squeeze(1)
         g = buffer.index_select(0, touched)
         buffer.index_fill_(0, touched, 0.0)
+        if self.variant == "sgd":
+            table.index_add_(0, touched, g, alpha=-self.lr)
+            return
         g_acc = acc.index_select(0, touched)
         if self.variant == "standard":
             g_acc.addcmul_(g, g)

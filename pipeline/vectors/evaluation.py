@@ -18,9 +18,28 @@ import torch
 from gensim.models import KeyedVectors
 from scipy import stats
 
-from pipeline.io import DataError
+from pipeline.io import DataError, write_table
+from pipeline.vectors import io as vio
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """Analogy (3CosAdd) and similarity (Spearman) sets; ``gensim:<file>`` names gensim's data."""
+
+    restrict_vocab: int = 30000
+    similarity_restrict_vocab: int = 300000
+    case_insensitive: bool = True
+    analogies: list = field(
+        default_factory=lambda: [{"name": "google", "path": "gensim:questions-words.txt"}]
+    )
+    similarity: list = field(
+        default_factory=lambda: [
+            {"name": "ws353", "path": "gensim:wordsim353.tsv"},
+            {"name": "simlex999", "path": "gensim:simlex999.txt"},
+        ]
+    )
 
 
 @dataclass
@@ -196,3 +215,38 @@ def evaluate_pairs(
         "seen": len(gold),
         "oov": oov,
     }
+
+
+def resolve_eval_path(path: str) -> str:
+    """``gensim:<file>`` names a file of gensim's bundled test data."""
+    if path.startswith("gensim:"):
+        from gensim.test.utils import datapath
+
+        return datapath(path.split(":", 1)[1])
+    return path
+
+
+def evaluate(cfg: EvaluateConfig, *, vectors, output, corpus: str, method: str, seed: int,
+             provenance) -> None:
+    """``vectors_evaluate``: every analogy and similarity set of ``cfg`` on one method's vectors;
+    a run table with accuracy / Spearman and the counts of seen, skipped and malformed lines."""
+    kv = vio.load_keyed(vectors)
+    rows = []
+    for spec in cfg.analogies:
+        parsed = parse_analogies(vio.read_lines(resolve_eval_path(spec["path"])), spec["name"])
+        rows.append({"experiment": "analogy", "section": f"{spec['name']}/file",
+                     "metric": "malformed_lines", "value": len(parsed.malformed)})
+        for r in evaluate_analogies(kv, parsed, cfg.restrict_vocab, cfg.case_insensitive):
+            rows += [{"experiment": "analogy", "section": f"{spec['name']}/{r['section']}",
+                      "metric": m, "value": r[m]} for m in ("accuracy", "correct", "seen", "questions")]
+    for spec in cfg.similarity:
+        parsed = parse_pairs(vio.read_lines(resolve_eval_path(spec["path"])), spec["name"])
+        result = evaluate_pairs(kv, parsed, cfg.similarity_restrict_vocab, cfg.case_insensitive)
+        result["malformed_lines"] = len(parsed.malformed)
+        rows += [{"experiment": "similarity", "section": spec["name"], "metric": m, "value": v}
+                 for m, v in result.items()]
+    if not rows:
+        raise ValueError("vectors.evaluate: no analogy or similarity sets configured")
+    fixed = dict(dataset=corpus, method=method, implementation=vio.implementation_of(method),
+                 seed=seed)
+    write_table(vio.tidy(rows, **fixed), output, provenance)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from gensim.models import FastText, Word2Vec
 
+from pipeline.text.shards import ShardCorpus
+from pipeline.vectors import io as vio
 from pipeline.vectors.keyed import keyed_from_vocab
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ class GensimConfig:
                 raise ValueError(f"{key}: must be at least 1, got {getattr(self, key)}")
 
 
-def train_gensim(
+def fit_gensim(
     method: str, corpus, vocab, cfg: GensimConfig, workers: int = 1, random_state: int = 0
 ):
     """Train ``method`` ("sg", "cbow" or "fasttext") on ``corpus`` (an iterable of token lists,
@@ -66,3 +68,12 @@ def train_gensim(
     words = sum(int(c) for c in vocab["count"])
     model.train(corpus, total_words=words, epochs=cfg.epochs)
     return keyed_from_vocab(vocab, model.wv)
+
+
+def train_gensim(cfg: GensimConfig, *, vocab, types, shards, output, method: str, seed: int,
+                 threads: int) -> None:
+    """``vectors_train_gensim``: ``method`` on the token shards, ``threads`` workers."""
+    words = vio.read_vocab(vocab)
+    kv = fit_gensim(method, ShardCorpus(shards, types), words, cfg, workers=threads,
+                    random_state=seed)
+    vio.save_keyed(kv, output)

@@ -11,11 +11,15 @@ the loss unchanged, so the solution is defined only up to a common vector c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
 
+from pipeline.io import atomic_path, require_file, write_table
+from pipeline.tables import save_figure
+from pipeline.vectors import figures
+from pipeline.vectors import io as vio
 from pipeline.vectors.cellwise import CellwiseConfig
 from pipeline.vectors.cellwise import fit as fit_cellwise
 from pipeline.vectors.cooccurrence import Cooccurrence, glove_weights
@@ -63,6 +67,15 @@ class GloveConfig:
 
     def cellwise(self) -> CellwiseConfig:
         return engine_config(CellwiseConfig, self)
+
+
+@dataclass(frozen=True)
+class IllPosednessConfig:
+    """GloVe's invariance under v -> v + c (post 4675, eq. 18) and the cosines as ||c|| grows."""
+
+    shift_norms: list = field(default_factory=lambda: [0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0])
+    top_words: int = 1000
+    max_pairs: int = 1000000
 
 
 class Glove:
@@ -127,7 +140,7 @@ def mean_pairwise_cosine(vectors: torch.Tensor) -> float:
     return float(((s @ s) - n) / (n * (n - 1)))
 
 
-def train_glove(cooc: Cooccurrence, cfg: GloveConfig, random_state: int = 0):
+def fit_glove(cooc: Cooccurrence, cfg: GloveConfig, random_state: int = 0):
     """Train GloVe; return (W + W̃ as (V, d) array, history, the four tables on the CPU)."""
     device = resolve_device(cfg.device)
     engine = resolve_engine(cfg.engine, device)
@@ -146,3 +159,51 @@ def train_glove(cooc: Cooccurrence, cfg: GloveConfig, random_state: int = 0):
         history = fit(model, i, j, t, f, cfg.loop(), generator)
     tables = {k: v.cpu() for k, v in model.tables.items()}
     return model.vectors.cpu().numpy(), history, tables
+
+
+def train_glove(cfg: GloveConfig, *, vocab, cooccur, output, history, params, corpus: str,
+                method: str, seed: int, provenance) -> None:
+    """``vectors_train_glove``: writes W + W̃ (exchange format), the loss per epoch, and the four
+    tables with the config (``params``, for the ill-posedness check)."""
+    words = vio.read_vocab(vocab)
+    cooc = vio.read_cooccurrence(cooccur, words["count"].to_numpy())
+    vectors, hist, tables = fit_glove(cooc, cfg, random_state=seed)
+    with atomic_path(params) as tmp:
+        torch.save({"config": asdict(cfg), "epochs": len(hist), "tables": tables}, tmp)
+    vio.write_training(words, vectors, hist, output=output, history_path=history, corpus=corpus,
+                       method=method, seed=seed, provenance=provenance)
+
+
+def check_ill_posedness(cfg: IllPosednessConfig, *, params, vocab, cooccur, output, figure,
+                        corpus: str, seed: int, provenance) -> None:
+    """``vectors_check_ill_posedness``: the loss of the trained tables on sampled cells, and the
+    mean pairwise cosine of the ``top_words`` vectors, for every shift norm ||c||."""
+    state = torch.load(require_file(params, "GloVe parameters"), weights_only=False)
+    tables, gcfg = state["tables"], state["config"]
+    words = vio.read_vocab(vocab)
+    cooc = vio.read_cooccurrence(cooccur, words["count"].to_numpy())
+    gen = np.random.default_rng(seed)
+    pick = gen.choice(len(cooc.x), size=min(cfg.max_pairs, len(cooc.x)), replace=False)
+    i = torch.as_tensor(cooc.i[pick].astype(np.int64))
+    j = torch.as_tensor(cooc.j[pick].astype(np.int64))
+    log_x = torch.as_tensor(np.log(cooc.x[pick]))
+    weight = torch.as_tensor(glove_weights(cooc.x[pick], gcfg["x_max"], gcfg["alpha"], True))
+    direction = torch.as_tensor(gen.normal(size=tables["W"].shape[1]))
+    direction /= direction.norm()
+    base = float(glove_loss(tables, i, j, log_x, weight))
+    rows = []
+    for norm in cfg.shift_norms:
+        shifted = shift_parameters({k: v.double() for k, v in tables.items()}, direction * norm)
+        loss = float(glove_loss(shifted, i, j, log_x, weight))
+        cosine = mean_pairwise_cosine(shifted["W"][: cfg.top_words])
+        rows += [
+            {"shift_norm": norm, "metric": "loss", "value": loss},
+            {"shift_norm": norm, "metric": "relative_loss_change", "value": abs(loss - base) / base},
+            {"shift_norm": norm, "metric": "mean_pairwise_cosine", "value": cosine},
+        ]
+    for r in rows:
+        r["section"] = f"shift={r['shift_norm']:g}"
+    table = vio.tidy(rows, experiment="ill_posedness", dataset=corpus, method="glove",
+                     implementation="pipeline", seed=seed)
+    write_table(table, output, provenance)
+    save_figure(figures.cosine_vs_shift(table.to_pandas()), figure)

@@ -13,13 +13,68 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from gensim.models import KeyedVectors
 
-from pipeline.io import DataError, atomic_path, read_utf8_text, require_file
+from pipeline.io import DataError, atomic_path, read_utf8_text, require_file, write_table
 from pipeline.vectors.cooccurrence import Cooccurrence
+from pipeline.vectors.keyed import to_keyed_vectors
 
 log = logging.getLogger(__name__)
+
+#: Methods this package trains (the rest are gensim's).
+OWN_METHODS = ("simpler_glove_trunc", "simpler_glove_notrunc", "glove")
+#: Columns of the domain's run tables (``section`` qualifies a metric: an epoch, an analogy
+#: section, a shift norm); :mod:`pipeline.vectors.results` maps them to the one results schema.
+COLUMNS = ["experiment", "dataset", "method", "implementation", "seed", "section", "metric", "value"]
+
+
+def implementation_of(method: str) -> str:
+    return "pipeline" if method in OWN_METHODS else "gensim"
+
+
+def tidy(rows: list[dict], **fixed) -> pa.Table:
+    """Long-format run table: one row per (…, metric); ``fixed`` fills the shared columns."""
+    frame = pd.DataFrame([{**fixed, **r} for r in rows])
+    for col in COLUMNS:
+        if col not in frame:
+            frame[col] = None
+    frame["section"] = frame["section"].fillna("all")
+    frame["value"] = frame["value"].astype("float64")
+    frame["seed"] = frame["seed"].astype("int64")
+    extra = [c for c in frame.columns if c not in COLUMNS]
+    return pa.Table.from_pandas(frame[COLUMNS + extra], preserve_index=False)
+
+
+def read_table(path: str | os.PathLike, what: str = "table") -> pd.DataFrame:
+    return pd.read_parquet(require_file(path, what))
+
+
+def write_frame(frame: pd.DataFrame, path: str | os.PathLike, provenance) -> Path:
+    """Any frame as Parquet with provenance (tables that are not run tables)."""
+    write_table(pa.Table.from_pandas(frame, preserve_index=False), path, provenance)
+    return Path(path)
+
+
+def write_text(text: str, path: str | os.PathLike) -> Path:
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_training(vocab: pd.DataFrame, vectors: np.ndarray, history: list[dict], *, output,
+                   history_path, corpus: str, method: str, seed: int, provenance) -> None:
+    """The trained vectors in the exchange format and the loss per epoch (a run table)."""
+    save_keyed(to_keyed_vectors(vocab["token"].tolist(), vocab["count"].to_numpy(), vectors), output)
+    rows = [
+        {"section": f"epoch{h['epoch']}", "metric": m, "value": h[m]}
+        for h in history
+        for m in ("loss", "skipped", "seconds")
+    ]
+    fixed = dict(experiment="training", dataset=corpus, method=method,
+                 implementation=implementation_of(method), seed=seed)
+    write_table(tidy(rows, **fixed), history_path, provenance)
 
 
 def read_vocab(path: str | os.PathLike) -> pd.DataFrame:
@@ -74,6 +129,11 @@ def save_word2vec_text(kv: KeyedVectors, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         kv.save_word2vec_format(str(tmp), binary=False)
     return Path(path)
+
+
+def export_word2vec(vectors: str | os.PathLike, output: str | os.PathLike) -> Path:
+    """``vectors_export_word2vec``: the exchange format as word2vec text."""
+    return save_word2vec_text(load_keyed(vectors), output)
 
 
 def read_lines(path: str | os.PathLike) -> list[str]:

@@ -46,6 +46,7 @@ class LoopConfig:
     adagrad: str = "standard"
     eps: float = 1e-8
     nan_policy: str = "raise"
+    initial_accumulator: float = 1.0  # G at the start: 1 in both C codes
 
     def __post_init__(self):
         if self.epochs < 1:
@@ -96,7 +97,8 @@ def fit(model, i, j, target, weight, cfg: LoopConfig, generator: torch.Generator
     DivergenceError
         With ``nan_policy="raise"``, at the first mini-batch whose loss is not finite.
     """
-    opt = RowAdagrad(model.tables, lr=cfg.eta, variant=cfg.adagrad, eps=cfg.eps)
+    opt = RowAdagrad(model.tables, lr=cfg.eta, variant=cfg.adagrad, eps=cfg.eps,
+                     initial_accumulator=cfg.initial_accumulator)
     n, step, history = len(target), 0, []
     for epoch in range(1, cfg.epochs + 1):
         start, total, skipped = time.perf_counter(), 0.0, 0

@@ -17,8 +17,8 @@ from pipeline.vectors.cellwise import (
     sorted_cells,
 )
 from pipeline.vectors.cooccurrence import pmi_targets
-from pipeline.vectors.glove import GloveConfig, train_glove
-from pipeline.vectors.simpler_glove import SimplerGloveConfig, train_simpler_glove
+from pipeline.vectors.glove import GloveConfig, fit_glove
+from pipeline.vectors.simpler_glove import SimplerGloveConfig, fit_simpler_glove
 from pipeline.vectors.strata import stratify, thread_plan
 from pipeline.vectors.training import DivergenceError, resolve_engine
 
@@ -124,8 +124,8 @@ def test_epoch_equals_sequential_replay_of_its_schedule(glove, sweeps):
 def train(kind, cooc, seed=0, **kw):
     kw = {"dim": 8, "epochs": 3, "device": "cpu", "engine": "numba", **kw}
     if kind == "glove":
-        return train_glove(cooc, GloveConfig(**kw), seed)[:2]
-    return train_simpler_glove(cooc, SimplerGloveConfig(**{"x_max": 10, **kw}), seed)
+        return fit_glove(cooc, GloveConfig(**kw), seed)[:2]
+    return fit_simpler_glove(cooc, SimplerGloveConfig(**{"x_max": 10, **kw}), seed)
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")
@@ -156,7 +156,7 @@ def test_float64_tables_train_close_to_float32(tiny_cooc):
 
 def test_loss_falls_and_vectors_fit_pmi(tiny_cooc):
     cfg = SimplerGloveConfig(dim=16, epochs=30, x_max=10, device="cpu", engine="numba")
-    vectors, history = train_simpler_glove(tiny_cooc, cfg, random_state=0)
+    vectors, history = fit_simpler_glove(tiny_cooc, cfg, random_state=0)
     assert history[-1]["loss"] < 0.2 * history[0]["loss"]
     assert set(history[0]) == {"epoch", "loss", "skipped", "seconds"}
     off = tiny_cooc.off_diagonal()

@@ -5,10 +5,10 @@ import torch
 from pipeline.vectors.glove import (
     Glove,
     GloveConfig,
+    fit_glove,
     glove_loss,
     mean_pairwise_cosine,
     shift_parameters,
-    train_glove,
 )
 
 
@@ -74,6 +74,6 @@ def test_pair_gradients_match_autograd():
 
 def test_training_lowers_loss_and_outputs_w_plus_c(tiny_cooc):
     cfg = GloveConfig(dim=8, epochs=10, batch_size=256, device="cpu")
-    vectors, history, tables = train_glove(tiny_cooc, cfg)
+    vectors, history, tables = fit_glove(tiny_cooc, cfg)
     assert history[-1]["loss"] < 0.5 * history[0]["loss"]
     np.testing.assert_allclose(vectors, (tables["W"] + tables["C"]).numpy(), rtol=1e-6)

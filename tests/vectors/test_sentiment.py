@@ -56,3 +56,23 @@ def test_classifiers_learn_a_separable_problem():
         out["mlp_best_val_accuracy"] > 0.9
         and out["mlp_best_val_accuracy"] >= out["mlp_final_val_accuracy"]
     )
+
+
+def test_bilstm_over_frozen_vectors_learns_a_separable_task():
+    rng = np.random.default_rng(0)
+    words = [f"w{k}" for k in range(20)]
+    vecs = rng.normal(size=(20, 8))
+    kv = to_keyed_vectors(words, np.arange(20, 0, -1), vecs)
+    # label 1 iff the sentence holds one of the words w0..w4
+    sents = [list(rng.choice(words[5:], size=6)) for _ in range(400)]
+    labels = np.array([k % 2 for k in range(400)])
+    for s, y in zip(sents, labels, strict=True):
+        if y:
+            s[rng.integers(6)] = words[rng.integers(5)]
+    ids, lengths = sentiment.token_ids(sents + [[], ["oov"]], kv, max_length=6)
+    assert lengths[-2:].tolist() == [1, 1] and (ids[-1] == len(kv)).all()  # padding only
+    cfg = sentiment.ClassifierConfig(lstm_epochs=30, batch_size=32, lr=1e-2, lstm_hidden=16)
+    tr, va = slice(0, 300), slice(300, 400)
+    out = sentiment.fit_bilstm(((ids[tr], lengths[tr]), (ids[va], lengths[va])), labels[tr],
+                               labels[va], vecs, cfg, random_state=0)
+    assert out["bilstm_best_val_accuracy"] > 0.8

@@ -8,7 +8,7 @@ from pipeline.vectors.cooccurrence import (
     keep_probabilities,
     pmi_targets,
 )
-from pipeline.vectors.simpler_glove import SimplerGlove, SimplerGloveConfig, train_simpler_glove
+from pipeline.vectors.simpler_glove import SimplerGlove, SimplerGloveConfig, fit_simpler_glove
 from pipeline.vectors.training import DivergenceError
 
 
@@ -63,7 +63,7 @@ def test_pair_gradients_match_autograd():
 
 def test_training_fits_pmi_and_lowers_loss(tiny_cooc):
     cfg = SimplerGloveConfig(dim=16, epochs=40, batch_size=256, x_max=10, device="cpu")
-    vectors, history = train_simpler_glove(tiny_cooc, cfg, random_state=0)
+    vectors, history = fit_simpler_glove(tiny_cooc, cfg, random_state=0)
     assert vectors.shape == (tiny_cooc.vocab_size, 16)
     assert history[-1]["loss"] < 0.2 * history[0]["loss"]
     off = tiny_cooc.off_diagonal()
@@ -81,7 +81,7 @@ def test_pmi_shift_fits_pmi_minus_log_k(tiny_cooc):
     pmi = pmi_targets(off)[heavy]
     for k in (1.0, 0.5):
         cfg = SimplerGloveConfig(dim=16, epochs=40, x_max=10, device="cpu", pmi_shift=k)
-        vectors, _ = train_simpler_glove(tiny_cooc, cfg, random_state=0)
+        vectors, _ = fit_simpler_glove(tiny_cooc, cfg, random_state=0)
         fitted = (vectors[off.i[heavy]] * vectors[off.j[heavy]]).sum(1)
         assert abs(np.mean(fitted - (pmi - np.log(k)))) < 0.05
     with pytest.raises(ValueError, match="pmi_shift"):
@@ -90,8 +90,8 @@ def test_pmi_shift_fits_pmi_minus_log_k(tiny_cooc):
 
 def test_same_seed_same_vectors(tiny_cooc):
     cfg = SimplerGloveConfig(dim=4, epochs=2, batch_size=128, device="cpu")
-    a, _ = train_simpler_glove(tiny_cooc, cfg, random_state=3)
-    b, _ = train_simpler_glove(tiny_cooc, cfg, random_state=3)
+    a, _ = fit_simpler_glove(tiny_cooc, cfg, random_state=3)
+    b, _ = fit_simpler_glove(tiny_cooc, cfg, random_state=3)
     np.testing.assert_array_equal(a, b)
 
 
@@ -102,12 +102,12 @@ DIVERGING = dict(dim=4, epochs=1, batch_size=64, x_max=1e-3, alpha=40, truncate=
 def test_divergence_names_step_and_loss(tiny_cooc):
     cfg = SimplerGloveConfig(**DIVERGING, engine="torch")
     with pytest.raises(DivergenceError, match=r"step 1 \(epoch 1\): mini-batch loss (inf|nan)"):
-        train_simpler_glove(tiny_cooc, cfg)
+        fit_simpler_glove(tiny_cooc, cfg)
 
 
 def test_skip_policy_counts_nonfinite_pairs(tiny_cooc):
     cfg = SimplerGloveConfig(**DIVERGING, nan_policy="skip")
-    vectors, history = train_simpler_glove(tiny_cooc, cfg)
+    vectors, history = fit_simpler_glove(tiny_cooc, cfg)
     assert history[0]["skipped"] > 0
     assert np.isfinite(vectors).all()
 
@@ -123,10 +123,10 @@ def test_bad_config_names_the_key():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_matches_cpu_closely(tiny_cooc):
     cfg = SimplerGloveConfig(dim=8, epochs=3, batch_size=256)
-    cpu, _ = train_simpler_glove(
+    cpu, _ = fit_simpler_glove(
         tiny_cooc, SimplerGloveConfig(**{**cfg.__dict__, "device": "cpu"}), 0
     )
-    gpu, _ = train_simpler_glove(
+    gpu, _ = fit_simpler_glove(
         tiny_cooc, SimplerGloveConfig(**{**cfg.__dict__, "device": "cuda"}), 0
     )
     np.testing.assert_allclose(cpu, gpu, atol=1e-3)

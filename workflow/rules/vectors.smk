@@ -13,6 +13,7 @@ VEC_CODE = {
         "vectors/training.py",
         "vectors/strata.py",
         "vectors/cellwise.py",
+        "vectors/figures.py",
         "vectors/simpler_glove.py",
     ],
     "glove": [
@@ -24,6 +25,7 @@ VEC_CODE = {
         "vectors/training.py",
         "vectors/strata.py",
         "vectors/cellwise.py",
+        "vectors/figures.py",
         "vectors/glove.py",
     ],
     "gensim": [
@@ -103,9 +105,7 @@ rule vectors_train_simpler_glove:
     resources:
         gpu=vec_gpu("simpler_glove"),
     params:
-        cfg=lambda wc: canon(
-            dict(VEC["simpler_glove"], truncate=wc.method == "simpler_glove_trunc")
-        ),
+        cfg=lambda wc: canon(VEC["simpler_glove"]),
         seed=VEC["seed"],
         versions=lib_versions("torch", "gensim", "numpy"),
     shell:
@@ -163,7 +163,7 @@ rule vectors_train_gensim:
         shards=vec_shards,
         versions=lib_versions("gensim", "numpy"),
     shell:
-        "{PY} -m pipeline vectors train-gensim --config {params.cfg:q} --corpus {wildcards.corpus} "
+        "{PY} -m pipeline vectors train-gensim --config {params.cfg:q} "
         "--method {wildcards.method} --seed {params.seed} --threads {threads} "
         "--vocab {input.vocab} --types {input.types} --shards {params.shards} "
         "--output {output} > {log} 2>&1"
@@ -200,7 +200,7 @@ rule vectors_evaluate:
     shell:
         "{PY} -m pipeline vectors evaluate --config {params.cfg:q} --corpus {wildcards.corpus} "
         "--method {wildcards.method} --seed {params.seed} --vectors {input.vectors} "
-        "--output {output} > {log} 2>&1"
+        "--files {input.files} --output {output} > {log} 2>&1"
 
 
 rule vectors_analyse_norms:
@@ -282,16 +282,19 @@ rule vectors_find_examples:
                 "table": "keywords, similar words, analogies",
             },
         ),
+        scores="results/vectors/{corpus}/examples/scores.parquet",
     log:
         "results/logs/vectors_find_examples/{corpus}.log",
     params:
         cfg=lambda wc: canon(VEC["examples"]),
         methods=vec_methods(*VEC_TORCH),
+        seed=VEC["seed"],
         versions=lib_versions("gensim", "numpy", "jieba"),
     shell:
-        "{PY} -m pipeline vectors find-examples --config {params.cfg:q} --corpus {wildcards.corpus} "
+        "{PY} -m pipeline vectors find-examples --config {params.cfg:q} "
+        "--corpus {wildcards.corpus} --seed {params.seed} "
         "--methods {params.methods} --vectors {input.vectors} --output {output.table} "
-        "--tsv {output.tsv} > {log} 2>&1"
+        "--tsv {output.tsv} --scores {output.scores} > {log} 2>&1"
 
 
 rule vectors_compare_adagrad:
@@ -316,17 +319,13 @@ rule vectors_compare_adagrad:
     resources:
         gpu=vec_gpu("simpler_glove"),
     params:
-        cfg=lambda wc: canon(
-            dict(
-                VEC["simpler_glove"],
-                epochs=VEC["adagrad_comparison"]["epochs"],
-                truncate=VEC["adagrad_comparison"]["truncate"],
-            )
-        ),
+        cfg=lambda wc: canon(VEC["adagrad_comparison"]),
+        model=lambda wc: canon(VEC["simpler_glove"]),
         seed=VEC["seed"],
         versions=lib_versions("torch", "numpy"),
     shell:
         "{PY} -m pipeline vectors compare-adagrad --config {params.cfg:q} "
+        "--model-config {params.model:q} "
         "--corpus {wildcards.corpus} --seed {params.seed} --threads {threads} "
         "--vocab {input.vocab} --cooccur {input.cooccur} --output {output.table} "
         "--figure {output.figure} > {log} 2>&1"
@@ -367,7 +366,24 @@ def vec_summary_tables(wildcards):
         tables.append(f"results/vectors/{c}/adagrad/adagrad.parquet")
     if VEC["sentiment"]["enabled"]:
         tables.append(f"results/vectors/{c}/sentiment/sentiment.parquet")
+    if any(m in VEC_TORCH for m in VEC["methods"]):
+        tables.append(f"results/vectors/{c}/examples/scores.parquet")
     return tables
+
+
+rule vectors_check_pmi_additivity:
+    input:
+        code=pkg_files("vectors/cli.py", "vectors/pmi.py"),
+    output:
+        "results/vectors/pmi_additivity.parquet",
+    log:
+        "results/logs/vectors_check_pmi_additivity.log",
+    params:
+        cfg=canon(VEC["pmi_additivity"]),
+        versions=lib_versions("numpy", "pandas"),
+    shell:
+        "{PY} -m pipeline vectors check-pmi-additivity --config {params.cfg:q} "
+        "--output {output} > {log} 2>&1"
 
 
 rule vectors_summarize:
@@ -377,7 +393,13 @@ rule vectors_summarize:
             f"results/vectors/{wc.corpus}/{m}/history.parquet"
             for m in vec_methods(*VEC_TORCH)
         ],
-        code=pkg_files("vectors/cli.py", "vectors/figures.py"),
+        code=pkg_files(
+            "vectors/cli.py",
+            "vectors/io.py",
+            "vectors/results.py",
+            "vectors/figures.py",
+        ),
+        checks=rules.vectors_check_pmi_additivity.output,
     output:
         table="results/vectors/{corpus}/summary.parquet",
         tsv=report(
@@ -394,19 +416,90 @@ rule vectors_summarize:
             subcategory="Summary {corpus}",
             labels={"corpus": "{corpus}", "figure": "training loss"},
         ),
+        results="results/vectors/{corpus}/results.parquet",
+        html=report(
+            "results/vectors/{corpus}/results.html",
+            caption="../report/vectors_results.rst",
+            category="Post 7: word vectors",
+            subcategory="Results {corpus}",
+            labels={"corpus": "{corpus}", "table": "checklist rows E7.1-E7.9, C4"},
+        ),
     log:
         "results/logs/vectors_summarize/{corpus}.log",
     params:
+        seed=VEC["seed"],
         versions=lib_versions("pandas", "matplotlib"),
     shell:
-        "{PY} -m pipeline vectors summarize --tables {input.tables} "
-        "--histories {input.histories} --output {output.table} --tsv {output.tsv} "
-        "--figure {output.figure} > {log} 2>&1"
+        "{PY} -m pipeline vectors summarize --corpus {wildcards.corpus} --seed {params.seed} "
+        "--tables {input.tables} --histories {input.histories} --checks {input.checks} "
+        "--output {output.table} --tsv {output.tsv} --figure {output.figure} "
+        "--results {output.results} --html {output.html} > {log} 2>&1"
 
 
 FINAL_OUTPUTS.extend(
     f"results/vectors/{VEC_CORPUS}/{name}"
-    for name in ("summary.parquet", "summary.tsv", "losses.png")
+    for name in ("summary.parquet", "summary.tsv", "losses.png", "results.html")
+)
+declare_results(
+    f"results/vectors/{VEC_CORPUS}/results.parquet",
+    {
+        "E7.1": ["max_abs_gap", "mean_abs_gap_sampled"],
+        "E7.2": [
+            "max_relative_loss_change",
+            "mean_pairwise_cosine_unshifted",
+            "mean_pairwise_cosine_largest_shift",
+        ],
+        "E7.3": [
+            "spearman_sqnorm_vs_neglogp",
+            "function_word_share_smallest",
+            "norm_rank_top2_frequent",
+            "author_overlap_smallest",
+            "top2_norm_rank_gain_truncation",
+        ],
+        "E7.4": ["stopword_norm_ratio"],
+        "E7.5": [
+            "author_first_in_top6_count",
+            "author_queries",
+            "author_queries_missing_words",
+        ]
+        + sorted(
+            {"analogy_accuracy_google"}  # C4 reads the English reference run's
+            | {f"analogy_accuracy_{s['name']}" for s in VEC["evaluate"]["analogies"]}
+        ),
+        "E7.6": [
+            "keyword_sentences_empty",
+            "keyword_author_overlap_top",
+            "keyword_author_overlap_bottom",
+        ],
+        "E7.7": sorted(
+            {
+                f"pos_agreement_N{n}"
+                for n in [10000, 500, *VEC["examples"]["context_sizes"]]
+            }
+        ),
+        "E7.8": ["token_coverage"]
+        + [
+            f"{m}_{split}"
+            for m in (
+                "lr_val_accuracy",
+                "mlp_best_val_accuracy",
+                "bilstm_best_val_accuracy",
+            )
+            for split in ("author", "dedup")
+        ],
+        "E7.9": [
+            "final_loss",
+            "nonfinite_pairs_skipped",
+            "nonfinite_vector_entries",
+            "relative_gram_change_scaled",
+            "scaled_loss_path_change",
+            "scaled_pairs_skipped",
+        ],
+        "C4": ["final_loss", "loss_ratio_last_first", "pairs_skipped"],
+        "word_similarity": [
+            f"spearman_{s['name']}" for s in VEC["evaluate"]["similarity"]
+        ],
+    },
 )
 FINAL_OUTPUTS.extend(
     f"results/vectors/{VEC_CORPUS}/norms/{name}"
