@@ -173,6 +173,7 @@ def wgan_toy(cfg: WganToyConfig, dataset: str, variant: str, seed: int, threads:
             f"{cfg.datasets} / {cfg.variants}"
         )
     rng = np.random.default_rng(seed)
+    # a quarter as many points as the run draws (about four passes), at least 16 batches
     n_train = cfg.batch_size * max(cfg.steps * getattr(cfg, variant).n_critic // 4, 16)
     data = mixtures.sample(dataset, min(n_train, 200_000), rng)
     held, held2 = (
