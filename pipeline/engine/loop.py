@@ -278,8 +278,10 @@ class Trainer:
         amp = use_autocast(cfg, device, model)
         sums, count = defaultdict(float, self.pending["sums"]), self.pending["count"]
         t0 = time.perf_counter()
-        bar = tqdm(total=cfg.steps, initial=step, disable=rank != 0, mininterval=5.0,
-                   file=sys.stderr, desc=type(model).__name__)
+        # A bar only on a terminal: in a rule's log file its carriage returns are noise, and the
+        # "step N: ..." lines below already report progress there.
+        bar = tqdm(total=cfg.steps, initial=step, disable=rank != 0 or not sys.stderr.isatty(),
+                   mininterval=5.0, file=sys.stderr, desc=type(model).__name__)
         model.train()
         while step < cfg.steps:
             ctx.step = step

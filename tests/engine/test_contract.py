@@ -2,6 +2,7 @@
 optimizers and EMA decays, unaveraged state, gradient-only calls, schedules, exact resume."""
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -205,3 +206,18 @@ def test_ema_decay_list_is_validated():
     for bad in ([], [0.9, 0.9], [1.0], -0.1):
         with pytest.raises(ValueError, match="train.ema_decay"):
             TrainConfig(ema_decay=bad)
+
+
+def test_no_progress_bar_carriage_returns_in_a_log_file(tmp_path):
+    """A rule's stderr is a log file: progress comes as plain "step N" lines, no tqdm bar."""
+    import subprocess
+    import sys
+
+    code = ("import logging, sys; from tests.engine.test_contract import run, ToyWGANGP; "
+            "logging.basicConfig(level=logging.INFO, stream=sys.stderr); run(ToyWGANGP, steps=4)")
+    log = tmp_path / "rule.log"
+    with open(log, "w") as f:
+        subprocess.run([sys.executable, "-c", code], stderr=f, check=True,
+                       cwd=Path(__file__).resolve().parents[2])
+    text = log.read_text()
+    assert "\r" not in text and "step 4:" in text
