@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import json
 import logging
 from dataclasses import dataclass
 
@@ -123,7 +124,9 @@ def run_verb(args: argparse.Namespace) -> None:
     kwargs = {n: getattr(args, n) for n in names if n in accepted}
     inputs = [p for n in verb.inputs for p in _as_list(getattr(args, n.rstrip("+*")))]
     if "provenance" in accepted:
-        kwargs["provenance"] = collect(args.config, inputs, device)
+        config = args.config if not verb.model_config else json.dumps(
+            {"section": json.loads(args.config), "model": json.loads(args.model_config)})
+        kwargs["provenance"] = collect(config, inputs, device)
     run(*positional, **kwargs)
 
 
