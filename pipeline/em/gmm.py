@@ -329,6 +329,38 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Most probable component per row (n_samples,)."""
         return self.predict_proba(X).argmax(axis=1)
 
+    def sample(self, n_samples=1):
+        """Draw ``n_samples`` from the fitted mixture: (X (n, d), component labels (n,)), the
+        same draws as scikit-learn's ``GaussianMixture.sample`` with the same ``random_state``."""
+        check_is_fitted(self)
+        check_positive_int(n_samples, "n_samples")
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, self.weights_)
+        d = self.means_.shape[1]
+        if self.covariance_type == "full":
+            parts = [rng.multivariate_normal(m, c, int(k)) for m, c, k in
+                     zip(self.means_, self.covariances_, counts, strict=True)]
+        else:
+            scale = self.covariances_ if self.covariance_type == "diag" else self.covariances_[:, None]
+            parts = [m + rng.standard_normal((int(k), d)) * np.sqrt(c) for m, c, k in
+                     zip(self.means_, np.broadcast_to(scale, self.means_.shape), counts, strict=True)]
+        labels = np.concatenate([np.full(k, j, dtype=int) for j, k in enumerate(counts)])
+        return np.vstack(parts), labels
+
+    def _n_parameters(self) -> int:
+        k, d = self.means_.shape
+        cov = {"full": k * d * (d + 1) / 2, "diag": k * d, "spherical": k}[self.covariance_type]
+        return int(cov + k * d + k - 1)
+
+    def bic(self, X):
+        """Bayesian information criterion of ``X`` (lower is better), as scikit-learn's."""
+        n = np.asarray(X).shape[0]
+        return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
+
+    def aic(self, X):
+        """Akaike information criterion of ``X`` (lower is better), as scikit-learn's."""
+        return -2 * self.score(X) * np.asarray(X).shape[0] + 2 * self._n_parameters()
+
 
 def mean_log_likelihood(X, weights, means, covariances, covariance_type: str = "full") -> float:
     """Mean log-likelihood of ``X`` under given parameters (e.g. the true ones), numpy float64."""

@@ -308,6 +308,17 @@ class _CentroidEstimator(ClusterMixin, BaseEstimator):
         labels = assign_labels(ops, ops.asarray(X), ops.asarray(self.cluster_centers_))
         return ops.to_numpy(labels)
 
+    def transform(self, X):
+        """Euclidean distances to every centre (n_samples, n_clusters), as scikit-learn's."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X64, c64 = np.asarray(X, dtype=np.float64), np.asarray(self.cluster_centers_, dtype=np.float64)
+        d2 = (X64 * X64).sum(1)[:, None] - 2 * X64 @ c64.T + (c64 * c64).sum(1)[None]
+        return np.sqrt(np.maximum(d2, 0.0))
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X).transform(X)
+
     def _warn_if_not_converged(self):
         if not self.converged_:
             warnings.warn(
@@ -442,3 +453,13 @@ class SoftKMeans(_CentroidEstimator):
         self.labels_ = ops.to_numpy(ops.argmax(resp, 1))
         self._warn_if_not_converged()
         return self
+
+    def score(self, X, y=None):
+        """Opposite of the smoothed objective ``L_M`` of ``X`` on the fitted centres (higher is
+        better, as scikit-learn's scores; tends to ``KMeans.score`` as M → ∞)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        ops = check_backend_params(self)
+        _, objective = soft_assign(ops, ops.asarray(X), ops.asarray(self.cluster_centers_),
+                                   float(self.stiffness))
+        return -objective
