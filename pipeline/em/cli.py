@@ -5,26 +5,32 @@ from __future__ import annotations
 import argparse
 import logging
 
+import pandas as pd
 import pyarrow as pa
 
 from pipeline import tables
 from pipeline.cli import add_config_argument, load_section
 from pipeline.devices import resolve_device
-from pipeline.em import experiments, figures
+from pipeline.em import experiments, figures, identities
 from pipeline.io import write_html_table, write_table
 from pipeline.provenance import collect
 
 log = logging.getLogger(__name__)
 
-# verb -> (config dataclass, run function, takes a seed)
+# verb -> (config dataclass, run function, seeding): "seed" runs one seed per job, "seeds" loops
+# over all of them in one job (the cheap identity checks), None takes no seed.
 RUNS = {
-    "gmm-synthetic": (experiments.GmmConfig, experiments.gmm_synthetic, True),
-    "kmeans-blobs": (experiments.KMeansConfig, experiments.kmeans_blobs, True),
-    "soft-kmeans": (experiments.SoftKMeansConfig, experiments.soft_kmeans, True),
-    "plsa-synthetic": (experiments.PlsaConfig, experiments.plsa_synthetic, True),
-    "real-data": (experiments.RealDataConfig, experiments.real_data, True),
-    "plsa-corpus": (experiments.CorpusConfig, experiments.plsa_corpus, True),
-    "newton-gd": (experiments.NewtonConfig, experiments.newton_gd, False),
+    "gmm-synthetic": (experiments.GmmConfig, experiments.gmm_synthetic, "seed"),
+    "kmeans-blobs": (experiments.KMeansConfig, experiments.kmeans_blobs, "seed"),
+    "soft-kmeans": (experiments.SoftKMeansConfig, experiments.soft_kmeans, "seed"),
+    "plsa-synthetic": (experiments.PlsaConfig, experiments.plsa_synthetic, "seed"),
+    "real-data": (experiments.RealDataConfig, experiments.real_data, "seed"),
+    "plsa-corpus": (experiments.CorpusConfig, experiments.plsa_corpus, "seed"),
+    "newton-gd": (experiments.NewtonConfig, experiments.newton_gd, None),
+    "gmm-half-steps": (identities.HalfStepConfig, identities.gmm_half_steps, "seeds"),
+    "cross-entropy-identity": (identities.CrossEntropyConfig, identities.cross_entropy_identity, "seeds"),
+    "plsa-surrogate": (identities.SurrogateConfig, identities.plsa_surrogate, "seeds"),
+    "gmm-vs-soft-kmeans": (identities.GmmSoftConfig, identities.gmm_vs_soft_kmeans, "seeds"),
 }
 
 
@@ -53,9 +59,12 @@ def run_experiment(args: argparse.Namespace) -> None:
     cfg = load_section(cls, args.config, name=f"em {args.verb}")
     device = _device(cfg)  # cuda without a GPU fails here, naming the key, before any work
     _set_threads(args.threads, getattr(cfg, "backend", "numpy"))
-    if seeded:
+    if seeded == "seed":
         log.info("%s seed=%d", args.verb, args.seed)
         table = run(cfg, args.seed)
+    elif seeded == "seeds":
+        log.info("%s seeds=%s", args.verb, args.seeds)
+        table = pd.concat([run(cfg, seed) for seed in args.seeds], ignore_index=True)
     else:
         table = run(cfg)
     tables.write_results(table, args.output, collect(args.config, (), device))
@@ -82,8 +91,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for verb, (cls, _, seeded) in RUNS.items():
         p = subparsers.add_parser(verb, help=(cls.__doc__ or verb).splitlines()[0])
         add_config_argument(p)
-        if seeded:
+        if seeded == "seed":
             p.add_argument("--seed", type=int, required=True)
+        elif seeded == "seeds":
+            p.add_argument("--seeds", type=int, nargs="+", required=True)
         p.add_argument("--threads", type=int, default=1)
         p.add_argument("--output", required=True)
         p.set_defaults(func=run_experiment, verb=verb)

@@ -53,6 +53,23 @@ def sample_gmm(n_samples: int, n_features: int, n_components: int, seed: int) ->
     return Mixture(X, labels, weights, means, cov)
 
 
+def overlapping_gmm(n_samples: int, n_components: int, separation: float, seed: int) -> Mixture:
+    """2-D components whose means sit ``separation`` apart on a circle, each elongated (variances
+    1 and 0.3 along a random direction): overlapping, so EM from a random start needs many steps."""
+    rng = np.random.default_rng(seed)
+    weights = rng.dirichlet(np.full(n_components, 10.0))
+    angle = 2 * np.pi * np.arange(n_components) / n_components
+    radius = separation / (2 * np.sin(np.pi / n_components)) if n_components > 1 else 0.0
+    means = radius * np.c_[np.cos(angle), np.sin(angle)]
+    turn = rng.uniform(0, np.pi, n_components)
+    rot = np.stack([[[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]] for t in turn])
+    cov = rot @ np.diag([1.0, 0.3]) @ rot.transpose(0, 2, 1)
+    labels = rng.choice(n_components, size=n_samples, p=weights)
+    noise = rng.standard_normal((n_samples, 2))
+    X = means[labels] + np.einsum("nij,nj->ni", np.linalg.cholesky(cov)[labels], noise)
+    return Mixture(X, labels, weights, means, cov)
+
+
 @dataclass(frozen=True)
 class Corpus:
     """A document-term count matrix (D, V) CSR, with the true Θ (D, K) and Φ (K, V) if known."""

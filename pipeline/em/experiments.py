@@ -231,6 +231,19 @@ def log_likelihood_per_token(counts, theta, phi) -> float:
     return float((coo.data * np.log(np.maximum(p, 1e-300))).sum() / coo.data.sum())
 
 
+def best_of_grid(solver: str, rates, counts, theta0, phi0, cfg):
+    """The fit of ``solver`` (tol = 0, ``cfg.max_iter`` steps from Θ0, Φ0) with the lowest final S
+    over the step grid ``rates`` (``[None]`` for EM): (final S, rate, model, seconds)."""
+    fits = []
+    for lr in rates:
+        estimator = PLSA(theta0.shape[1], solver=solver, learning_rate=lr or 1.0, max_iter=cfg.max_iter,
+                         tol=0, backend=cfg.backend, device=cfg.device)  # fmt: skip
+        model, seconds = timed(estimator.fit, counts, theta_init=theta0, phi_init=phi0)
+        final = model.objective_history_[-1]
+        fits.append((final if np.isfinite(final) else np.inf, lr or 0.0, model, seconds))
+    return min(fits, key=lambda f: f[0])
+
+
 def plsa_synthetic(cfg: PlsaConfig, seed: int) -> pd.DataFrame:
     """posts.md E8.3: EM against the two gradient variants and NMF-KL on a corpus of known topics."""
     corpus = datasets.lda_corpus(cfg.n_docs, cfg.n_words, cfg.n_topics, cfg.doc_length, cfg.alpha, cfg.beta, seed)
@@ -241,14 +254,7 @@ def plsa_synthetic(cfg: PlsaConfig, seed: int) -> pd.DataFrame:
     runs += [("projected_gradient", cfg.projected_gradient_rates), ("softmax_gradient", cfg.softmax_gradient_rates)]
     impl = ours(cfg.backend)
     for solver, rates in runs:
-        fits = []
-        for lr in rates:
-            estimator = PLSA(cfg.n_topics, solver=solver, learning_rate=lr or 1.0, max_iter=cfg.max_iter,
-                             tol=0, backend=cfg.backend, device=cfg.device)  # fmt: skip
-            model, seconds = timed(estimator.fit, corpus.counts, theta_init=theta0, phi_init=phi0)
-            final = model.objective_history_[-1]
-            fits.append((final if np.isfinite(final) else np.inf, lr or 0.0, model, seconds))
-        final, lr, model, seconds = min(fits, key=lambda f: f[0])
+        final, lr, model, seconds = best_of_grid(solver, rates, corpus.counts, theta0, phi0, cfg)
         rec.add(solver, impl, "learning_rate", lr)
         rec.add(solver, impl, "fit_seconds", seconds)
         rec.add(solver, impl, "neg_log_likelihood_per_token", final)
@@ -298,12 +304,15 @@ class CorpusConfig:
     corpora: dict[str, int] = field(default_factory=lambda: {"lee_background": 10, "mini_newsgroup": 2})
     max_iter: int = 100
     lda_max_iter: int = 10
+    projected_gradient_rates: tuple[float, ...] = (1e-4, 1e-3)
+    softmax_gradient_rates: tuple[float, ...] = (10.0, 100.0)
     backend: str = "numpy"
     device: str = "auto"
 
 
 def plsa_corpus(cfg: CorpusConfig, seed: int) -> pd.DataFrame:
-    """pLSA against NMF-KL (same start) and sklearn LDA on gensim's bundled corpora."""
+    """posts.md E8.3 on real corpora (gensim's bundled ones): pLSA by EM against the two gradient
+    variants (best step of a grid) and NMF-KL from the same start, and sklearn's LDA."""
     rec = Recorder("E8.3", "", seed)
     for name, k in cfg.corpora.items():
         corpus = datasets.gensim_corpus(name)
@@ -325,16 +334,46 @@ def plsa_corpus(cfg: CorpusConfig, seed: int) -> pd.DataFrame:
             rec.add(method, impl, "fit_seconds", seconds, dataset=name)
             if corpus.labels is not None:
                 rec.add(method, impl, "ari", adjusted_rand_score(corpus.labels, theta.argmax(1)), dataset=name)
+        rec.add("plsa_em", ours(cfg.backend), "max_objective_increase", np.diff(model.objective_history_).max(),
+                dataset=name)  # fmt: skip
+        for solver, rates in (("projected_gradient", cfg.projected_gradient_rates),
+                              ("softmax_gradient", cfg.softmax_gradient_rates)):  # fmt: skip
+            final, lr, fit, seconds = best_of_grid(solver, rates, counts, theta0, phi0, cfg)
+            rec.add(solver, ours(cfg.backend), "log_likelihood_per_token", -final, dataset=name)
+            rec.add(solver, ours(cfg.backend), "learning_rate", lr, dataset=name)
+            rec.add(solver, ours(cfg.backend), "fit_seconds", seconds, dataset=name)
     return rec.frame()
 
 
 @dataclass(frozen=True)
 class NewtonConfig:
     starts: dict[str, list[list[float]]] = field(default_factory=lambda: {
-        "quartic": [[-2.0], [0.3], [1.8]], "rosenbrock": [[-1.2, 1.0]], "ill_quadratic": [[1.0, 1.0]]})  # fmt: skip
+        "quartic": [[-2.0], [0.3], [1.8]], "rosenbrock": [[-1.2, 1.0]], "ill_quadratic": [[1.0, 1.0]],
+        "log_cosh": [[0.5], [1.5]]})  # fmt: skip
     gd_steps: tuple[float, ...] = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
     max_iter: int = 20000
     backend: str = "numpy"
+
+
+def min_curvature(fn, x) -> float:
+    """Smallest Hessian eigenvalue at ``x`` (< 0 at a maximum or saddle); NaN if x diverged."""
+    if not np.isfinite(x).all():
+        return float("nan")
+    return float(np.linalg.eigvalsh(newton.derivatives(fn, np.asarray(x))[2]).min())
+
+
+def convergence_order(grad_norms: np.ndarray) -> float:
+    """Median of log(g_{n+1}/g_n) / log(g_n/g_{n−1}) over the steps with 1e-12 < g < 1e-1 on
+    the way in: ≈ 1 for linear convergence, ≈ 2 for quadratic; NaN with fewer than 3 such."""
+    g = np.asarray(grad_norms, dtype=np.float64)
+    ok = (g > 1e-12) & (g < 1e-1) & np.isfinite(g)
+    idx = np.flatnonzero(ok[:-2] & ok[1:-1] & ok[2:])
+    if len(idx) == 0:
+        return float("nan")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.log(g[idx + 2] / g[idx + 1]) / np.log(g[idx + 1] / g[idx])
+    ratios = ratios[np.isfinite(ratios)]
+    return float(np.median(ratios)) if len(ratios) else float("nan")
 
 
 def newton_gd(cfg: NewtonConfig) -> pd.DataFrame:
@@ -357,12 +396,15 @@ def newton_gd(cfg: NewtonConfig) -> pd.DataFrame:
                 rec.add(method, ours(cfg.backend), "converged", float(p[-1, -1] < newton.TOL_GRAD), dataset=label)
                 rec.add(method, ours(cfg.backend), "final_f", p[-1, -2], dataset=label)
                 rec.add(method, ours(cfg.backend), "final_x0", p[-1, 0], dataset=label)
+                rec.add(method, ours(cfg.backend), "max_f_increase", np.diff(p[:, -2]).max(initial=-np.inf), dataset=label)
+                rec.add(method, ours(cfg.backend), "final_min_curvature", min_curvature(fn, p[-1, :-2]), dataset=label)
+                rec.add(method, ours(cfg.backend), "convergence_order", convergence_order(p[:, -1]), dataset=label)
                 rec.curve(method, ours(cfg.backend), "grad_norm", p[:, -1], dataset=label)
                 rec.curve(method, ours(cfg.backend), "f", p[:, -2], dataset=label)
     return rec.frame()
 
 
-#: Schema sub-section of ``em`` -> its dataclass.
+#: Schema sub-section of ``em`` -> its dataclass (the identity checks' ones: identities.py).
 CONFIG_SECTIONS: dict[str, type] = {
     "gmm": GmmConfig,
     "kmeans": KMeansConfig,

@@ -121,12 +121,53 @@ def ari_figure(runs: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def half_steps_figure(runs: pd.DataFrame) -> plt.Figure:
+    """E6.1: the joint KL (17) and the marginal NLL after every half-step of GMM EM, per seed."""
+    rows = runs[(runs.experiment == "E6.1") & (runs.method == "em_half_steps") & (runs.step >= 0)]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    for seed, part in rows.groupby("seed"):
+        obj = part[part.metric == "objective_17"].sort_values("step")
+        nll = part[part.metric == "marginal_nll"].sort_values("step")
+        final = nll.value.iloc[-1]
+        colour = f"C{seed % 10}"
+        a.semilogy(obj.step / 2, np.maximum(obj.value - final, 1e-16), color=colour, label=f"(17), seed {seed}")
+        a.semilogy(nll.step / 2, np.maximum(nll.value - final, 1e-16), color=colour, linestyle=":")
+        gap = obj.value.to_numpy() - nll.value.to_numpy()
+        after_m, after_e = obj.step.to_numpy() % 2 == 0, obj.step.to_numpy() % 2 == 1
+        b.semilogy(obj.step[after_m] / 2, np.maximum(gap[after_m], 1e-17), color=colour, label=f"after M, seed {seed}")
+        b.semilogy(obj.step[after_e] / 2, np.maximum(np.abs(gap[after_e]), 1e-17), ".", color=colour, markersize=2)
+    a.set(xlabel="EM iteration (half-steps at .5)", ylabel="value − final NLL",
+          title="(17) (solid) never increases; NLL (dotted)")  # fmt: skip
+    b.axhline(1e-10, color="k", linestyle=":", label="1e-10")
+    b.set(xlabel="EM iteration", ylabel="(17) − NLL = posterior KL",
+          title="zero after each E-step (dots), positive after M")  # fmt: skip
+    a.legend(fontsize=6)
+    b.legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def gmm_soft_kmeans_figure(runs: pd.DataFrame) -> plt.Figure:
+    """E8.5: ARI of soft K-means at M = 1/(2σ²), GMM EM (spherical, full) and Lloyd on one data set."""
+    ari = runs[(runs.experiment == "E8.5") & (runs.dataset == "blobs_2d") & (runs.metric == "ari")]
+    groups = ari.groupby("method")["value"]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    names = list(groups.groups)
+    ax.boxplot([groups.get_group(n).values for n in names], tick_labels=names)
+    ax.set(ylabel="adjusted Rand index (seeds)", title="same blobs, same start: soft K-means beside GMM EM")
+    ax.tick_params(axis="x", labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES = {
     "convergence": convergence_figure,
     "soft_kmeans": soft_kmeans_figure,
     "newton_gd": newton_figure,
     "timings": timing_figure,
     "ari": ari_figure,
+    "half_steps": half_steps_figure,
+    "gmm_soft_kmeans": gmm_soft_kmeans_figure,
 }
 
 

@@ -33,6 +33,27 @@ def ill_quadratic(x):
     return 0.5 * (x[0] ** 2 + 100 * x[1] ** 2)
 
 
+def log_cosh(x):
+    """f(x) = log cosh x, written as |x| + log(1 + e^{−2|x|}) − log 2 (no overflow): one minimum at
+    0, f'' = sech² x > 0 everywhere, yet Newton diverges from |x0| above ≈ 1.089 (its step
+    tanh x / sech² x = sinh x cosh x overshoots)."""
+    a = abs(x[0])
+    return a + _log1p(_exp(-2 * a)) - np.log(2.0)
+
+
+def _exp(t):
+    return t.exp() if hasattr(t, "exp") else np.exp(t)
+
+
+def _log1p(t):
+    return t.log1p() if hasattr(t, "log1p") else np.log1p(t)
+
+
+def _log_cosh_derivatives(x):
+    t = np.tanh(x[0])
+    return np.array([t]), np.array([[1 - t * t]])
+
+
 def _quartic_derivatives(x):
     return np.array([4 * x[0] ** 3 - 6 * x[0] + 1]), np.array([[12 * x[0] ** 2 - 6]])
 
@@ -65,6 +86,7 @@ FUNCTIONS = {
     "quartic": TestFunction("quartic", quartic, _quartic_derivatives, (QUARTIC_CRITICAL[0],)),
     "rosenbrock": TestFunction("rosenbrock", rosenbrock, _rosenbrock_derivatives, (1.0, 1.0)),
     "ill_quadratic": TestFunction("ill_quadratic", ill_quadratic, _quadratic_derivatives, (0.0, 0.0)),
+    "log_cosh": TestFunction("log_cosh", log_cosh, _log_cosh_derivatives, (0.0,)),
 }
 
 
@@ -85,7 +107,17 @@ def derivatives(fn: TestFunction, x: np.ndarray, backend: str = "numpy"):
 
 def newton(fn: TestFunction, x0, max_iter: int = 100, backend: str = "numpy") -> np.ndarray:
     """Newton iterates x_{n+1} = x_n − H⁻¹∇f until ‖∇f‖ < 1e-10; rows (x..., f, ‖∇f‖)."""
-    return _iterate(fn, x0, max_iter, backend, lambda g, h: np.linalg.solve(h, g))
+    return _iterate(fn, x0, max_iter, backend, _newton_step)
+
+
+def _newton_step(g, h):
+    """H⁻¹∇f; a Hessian that is singular relative to its scale (|λ|_min ≤ d·eps·|λ|_max, e.g. log
+    cosh's sech² underflowing to 0 far out) gives an infinite step, recorded as divergence, rather
+    than whatever LAPACK does with it."""
+    eig = np.abs(np.linalg.eigvalsh(0.5 * (h + h.T)))
+    if not np.isfinite(eig).all() or eig.min() <= len(eig) * np.finfo(np.float64).eps * eig.max():
+        return np.full_like(g, np.inf)
+    return np.linalg.solve(h, g)
 
 
 def gradient_descent(

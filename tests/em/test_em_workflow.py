@@ -23,6 +23,10 @@ TINY = {
         "real_data": {"gmm_datasets": ["iris"], "kmeans_datasets": ["iris"], "covariance_types": ["diag"]},
         "corpora": {"corpora": {"mini_newsgroup": 2}, "max_iter": 5, "lda_max_iter": 2},
         "newton": {"starts": {"quartic": [[0.3]]}, "gd_steps": [0.01], "max_iter": 2000},
+        "half_steps": {"n_samples": 200, "max_iter": 30},
+        "cross_entropy": {"n_samples": 200},
+        "plsa_surrogate": {"n_docs": 10, "n_words": 20, "em_steps": 2, "random_points": 3},
+        "gmm_soft_kmeans": {"n_samples": 200, "n_clusters": 3},
     }
 }  # fmt: skip
 
@@ -31,8 +35,10 @@ TINY = {
 def test_em_rules_end_to_end(tmp_path):
     (tmp_path / "config").mkdir()
     shutil.copy(REPO / "config" / "config.yaml", tmp_path / "config" / "config.yaml")
+    shutil.copytree(REPO / "claims", tmp_path / "claims")  # the ledger checks them as the DAG is built
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
-    targets = ["results/em/summary.parquet", "results/em/figures/newton_gd.png", "results/em/figures/ari.png"]
+    figures = ("newton_gd", "ari", "half_steps", "gmm_soft_kmeans")
+    targets = ["results/em/summary.parquet"] + [f"results/em/figures/{f}.png" for f in figures]
     snakemake = Path(sys.executable).with_name("snakemake")
     proc = subprocess.run(
         [str(snakemake), *targets, "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path),
@@ -41,7 +47,7 @@ def test_em_rules_end_to_end(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = pd.read_parquet(tmp_path / "results/em/summary.parquet")
-    assert set(summary.experiment) == {"E6.1", "E8.1", "E8.3", "E8.4", "real_data"}
+    assert set(summary.experiment) == {"E6.1", "E6.3", "E8.1", "E8.3", "E8.4", "E8.5", "real_data"}
     labels = summary[(summary.metric == "labels_equal") & (summary.stat == "min")]
     assert labels.value.item() == 1.0  # Lloyd: ours and sklearn agree on every label
     assert "config_hash" in read_provenance(tmp_path / "results/em/gmm_synthetic/seed0.parquet")
