@@ -16,7 +16,12 @@ import warnings
 
 import numba
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -284,8 +289,13 @@ def inertia(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> float:
     return float(np.einsum("ij,ij->", diff, diff))
 
 
-class _CentroidEstimator(ClusterMixin, BaseEstimator):
-    """Shared validation and prediction of the two K-means estimators."""
+class _CentroidEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+    """Shared validation, prediction and distances of the two K-means estimators (the mixins in
+    scikit-learn's own order for ``KMeans``)."""
+
+    @property
+    def _n_features_out(self):
+        return self.cluster_centers_.shape[0]
 
     def _validate(self, X):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1)
@@ -315,9 +325,6 @@ class _CentroidEstimator(ClusterMixin, BaseEstimator):
         X64, c64 = np.asarray(X, dtype=np.float64), np.asarray(self.cluster_centers_, dtype=np.float64)
         d2 = (X64 * X64).sum(1)[:, None] - 2 * X64 @ c64.T + (c64 * c64).sum(1)[None]
         return np.sqrt(np.maximum(d2, 0.0))
-
-    def fit_transform(self, X, y=None):
-        return self.fit(X).transform(X)
 
     def _warn_if_not_converged(self):
         if not self.converged_:
