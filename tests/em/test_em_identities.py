@@ -65,12 +65,14 @@ def test_plsa_surrogate_and_joint_kl_share_the_m_step():
     assert v["plsa_em", "ours", "max_tangency_gap"] < 1e-12
     assert v["plsa_em", "ours", "max_joint_kl_minus_s_at_iterate"] < 1e-12
     assert v["plsa_em", "ours", "min_surrogate_margin_of_m_step"] > 0
+    assert v["plsa_em", "ours", "max_fd_gradient_gap"] < 1e-5  # E8.2: ∇S′ = ∇S at the iterate
 
 
 def test_soft_kmeans_responsibilities_are_a_gmm_e_step():
     v = final(I.gmm_vs_soft_kmeans(I.GmmSoftConfig(n_samples=300, n_clusters=3), 0))
     assert v["soft_kmeans_vs_gmm_e_step", "ours-numpy", "responsibility_gap"] < 1e-12
     assert v["gmm_full", "ours-numpy", "centre_gap_to_gmm_full"] == 0
+    assert v["soft_kmeans", "ours-numpy", "max_fd_gradient_gap"] < 1e-5  # E8.2 for soft K-means
     ari = v.xs("ari", level="metric")
     assert len(ari) == 4 and ((ari >= -1) & (ari <= 1)).all()
 
@@ -111,4 +113,4 @@ def test_tables_hold_only_declared_metrics():
     assert list(frame.columns) == COLUMNS
     found = set(zip(frame.experiment, frame.metric, strict=True))
     assert found <= declared(), sorted(found - declared())
-    assert {e for e, _ in found} == {"E6.1", "E6.3", "E8.1", "E8.3", "E8.4", "E8.5", "real_data"}
+    assert {e for e, _ in found} == {"E6.1", "E6.3", "E8.1", "E8.2", "E8.3", "E8.4", "E8.5", "real_data"}

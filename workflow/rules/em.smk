@@ -343,6 +343,7 @@ EM_PRODUCES = {
         "log_likelihood_per_sample",
         "log_likelihood_post_form",
     ],
+    "E8.2": ["max_fd_gradient_gap"],
     "E8.1": [
         "best_step",
         "converged",
