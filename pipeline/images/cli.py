@@ -1,6 +1,8 @@
 """``python -m pipeline images <verb>``: one verb per rule of workflow/rules/images.smk.
 
-prepare-dataset -> train-classifier, train-vqvae -> train-prior -> evaluate-vqvae -> plot-vqvae.
+prepare-dataset -> train-classifier, train-vqvae -> train-prior -> evaluate-vqvae -> plot-vqvae;
+post 1's studies: ste-checks (E1.1), ablation-vqvae -> plot-ablation (E1.3), train-pixelcnn ->
+compare-priors (E1.4), interpolate-vqvae (E1.5).
 Each verb parses its arguments, builds its config section (the dataclass lives beside the model
 that uses it) and calls the function owning the work; outputs are written atomically, results
 in the one schema of ``pipeline.tables``, checkpoints with their provenance.
@@ -17,12 +19,12 @@ import torch
 
 from pipeline.cli import add_config_argument, load_section
 from pipeline.engine import load_model, resolve_device, train_to_checkpoint
-from pipeline.images import classifier, datasets, figures, prior, vqvae
+from pipeline.images import classifier, datasets, figures, pixelcnn, prior, vqvae, vqvae_studies
 from pipeline.images.evaluate import EvaluateConfig, evaluate
 from pipeline.images.loader import to_tensor
-from pipeline.io import atomic_path
+from pipeline.io import atomic_path, write_html_table
 from pipeline.provenance import collect
-from pipeline.tables import results_frame, save_figure, write_results
+from pipeline.tables import read_results, results_frame, save_figure, write_results
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +124,62 @@ def cmd_plot_vqvae(args) -> None:
         save_figure(fig, paths[name])
 
 
+# ---------------------------------------------------------------- post 1's studies (vqvae_studies)
+def cmd_ste_checks(args) -> None:
+    cfg = load_section(vqvae_studies.SteConfig, args.config, "images.ste")
+    frame = results_frame(vqvae_studies.ste_identities(cfg), experiment="E1.1", dataset="synthetic",
+                          implementation="ours")
+    write_results(frame, args.output, collect(args.config), html=args.html)
+
+
+def cmd_ablation_vqvae(args) -> None:
+    section = load_section(vqvae_studies.AblationSection, args.config, "images.ablation")
+    base = load_section(vqvae.VQVAESection, args.base, f"images.datasets.{args.dataset}.vqvae")
+    rows = vqvae_studies.ablation_cell(section, base, datasets.load_npz(args.data), args.cell, args.threads)
+    frame = results_frame(rows, experiment="E1.3", dataset=args.dataset, implementation="ours")
+    write_results(frame, args.output, collect(args.config, [args.data]))
+
+
+def cmd_plot_ablation(args) -> None:
+    frame = pd.concat([read_results(path) for path in args.tables], ignore_index=True)
+    summary = vqvae_studies.ablation_summary(frame)
+    write_html_table(summary, args.html)
+    save_figure(figures.ablation(summary, args.cells), args.figure)
+
+
+def cmd_train_pixelcnn(args) -> None:
+    section = load_section(pixelcnn.PixelCNNSection, args.config, "pixelcnn")
+    data = datasets.load_npz(args.data)
+    vq, _ = load_model(args.vqvae, vqvae.VQVAE, ema=True)  # the codes the attention prior learns
+    codes = vqvae.encode_all(vq, data.x_train)
+    torch.manual_seed(section.train.seed)
+    model, dataset = pixelcnn.build_pixelcnn(section, codes, vq.config.codebook_size)
+    result = _fit(args, model, section.train, dataset, [args.vqvae])
+    if result is not None:
+        _write_log(args, result, "pixelcnn", section.train.seed)
+
+
+def cmd_compare_priors(args) -> None:
+    cfg = load_section(vqvae_studies.PriorComparisonConfig, args.config, "compare_priors")
+    device = resolve_device(cfg.device, args.threads)
+    rows, arrays = vqvae_studies.compare_priors(cfg, datasets.load_npz(args.data), args.vqvae, args.prior,
+                                                args.pixelcnn, device)
+    frame = results_frame(rows, experiment="E1.4", dataset=args.dataset, implementation="ours")
+    inputs = [args.data, args.vqvae, args.prior, args.pixelcnn]
+    write_results(frame, args.output, collect(args.config, inputs, str(device)), html=args.html)
+    save_figure(figures.image_grids({"test images": arrays["real"], "attention prior": arrays["attention_prior"],
+                                     "gated PixelCNN": arrays["pixelcnn_prior"]}), args.figure)
+
+
+def cmd_interpolate_vqvae(args) -> None:
+    cfg = load_section(vqvae_studies.InterpolateConfig, args.config, "interpolate")
+    vq, _ = load_model(args.vqvae, vqvae.VQVAE, ema=False)  # raw weights: the author kept no EMA
+    rows, arrays = vqvae_studies.interpolation(cfg, vq, datasets.load_npz(args.data).x_test)
+    frame = results_frame(rows, experiment="E1.5", dataset=args.dataset, implementation="ours")
+    write_results(frame, args.output, collect(args.config, [args.data, args.vqvae]))
+    save_figure(figures.interpolation(arrays), args.figure)
+
+
 # ---------------------------------------------------------------- registration
 def register(subparsers: argparse._SubParsersAction) -> None:
     def verb(name, func, help_, *paths, threads=False, dataset=True):
@@ -151,3 +209,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verb("plot-vqvae", cmd_plot_vqvae, "report figures", "samples", "vqvae-log", "prior-log",
          "reconstructions", "samples-figure", "codebook", "losses", "activations",
          "activations-figure", dataset=False)
+    p = verb("ste-checks", cmd_ste_checks, "E1.1: the stop-gradient identities in float64", "output",
+             dataset=False)
+    p.add_argument("--html", help="also write the rows as an HTML table (for the report)")
+    p = verb("ablation-vqvae", cmd_ablation_vqvae, "E1.3: one (K, codebook) cell of the ablation, every ratio and seed",
+             "data", "output", threads=True)
+    p.add_argument("--cell", required=True, help="the cell, K<codebook size>_<loss|ema> (the {cell} wildcard)")
+    p.add_argument("--base", required=True, help="the dataset's vqvae section (JSON): the recipe varied")
+    p = verb("plot-ablation", cmd_plot_ablation, "E1.3: the ablation's summary table and figure",
+             "figure", "html", dataset=False)
+    p.add_argument("--tables", nargs="+", required=True, help="the cells' results tables")
+    p.add_argument("--cells", nargs="+", required=True, help="the cells' names, in the figure's order")
+    verb("train-pixelcnn", cmd_train_pixelcnn, "E1.4: train a gated PixelCNN on the VQ-VAE's codes",
+         "data", "vqvae", "output", "train-log", threads=True)
+    verb("compare-priors", cmd_compare_priors, "E1.4: held-out bits per code of both priors, samples",
+         "data", "vqvae", "prior", "pixelcnn", "output", "html", "figure", threads=True)
+    verb("interpolate-vqvae", cmd_interpolate_vqvae, "E1.5: interpolate continuous z, quantise, decode",
+         "data", "vqvae", "output", "figure")

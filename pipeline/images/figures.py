@@ -96,3 +96,37 @@ def vqvae_figures(arrays: dict[str, np.ndarray], acts: dict[str, np.ndarray],
         "activations": activation_maps(acts),
         "losses": loss_curves(logs, {"vqvae": ["mse_x", "mse_e", "mse_z"], "prior": ["bits_per_code"]}),
     }
+
+
+def ablation(summary: pd.DataFrame, cells: list[str]):
+    """E1.3: test PSNR (from z_q) and codebook perplexity against gamma/beta, one line per
+    (K, codebook) cell; medians over seeds from :func:`pipeline.images.vqvae_studies.ablation_summary`."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    ratios = sorted({float(m.split("_")[1]) for m in summary.method})
+    for cell in cells:
+        rows = summary[summary.method.str.endswith(f"_{cell}")].copy()
+        rows["ratio"] = rows.method.str.split("_").str[1].astype(float)
+        rows = rows.sort_values("ratio")
+        for ax, metric in zip(axes, ("psnr", "perplexity"), strict=True):
+            ax.plot(rows.ratio, rows[metric], marker="o", label=cell)
+    for ax, label in zip(axes, ("test PSNR from z_q (dB)", "codebook perplexity (test)"), strict=True):
+        ax.set_xscale("log")
+        ax.set_xticks(ratios, [f"{r:g}" for r in ratios])
+        ax.minorticks_off()
+        ax.set_xlabel("gamma / beta")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def interpolation(arrays: dict[str, np.ndarray]):
+    """E1.5: per pair, dec(q(z_t)) above dec(z_t) along the straight path in continuous z."""
+    q, z = arrays["quantised"], arrays["continuous"]
+    n_pairs, n_steps = q.shape[:2]
+    rows = np.stack([r for pair in zip(q, z, strict=True) for r in pair])  # (2 * pairs, steps, H, W, C)
+    fig, ax = plt.subplots(figsize=(1.0 * n_steps + 1, 1.0 * 2 * n_pairs))
+    _show(ax, tile(rows.reshape(-1, *rows.shape[2:]), n_steps),
+          "z_t = (1-t) z_a + t z_b: dec(q(z_t)) (odd rows) above dec(z_t) (even rows)")
+    fig.tight_layout()
+    return fig

@@ -10,6 +10,11 @@ straight-through term ``z + sg[e - z]`` has e's value forward and z's gradient b
 Two quantiser classes rather than a flag: :class:`VectorQuantizer` learns the codebook by
 gradient; :class:`EMAVectorQuantizer` by exponential moving averages of assigned vectors
 (the paper's appendix, decay 0.99). Both can restart dead codes from current encoder outputs.
+
+Two encoder/decoder pairs, chosen by ``architecture`` (:data:`ARCHITECTURES`): ``paper`` (the
+paper's stack: stride-2 convolutions and ReLU residual blocks, no normalisation, linear output)
+and ``author`` (the author's Keras script ``vq_vae_keras.py``: BatchNorm after every strided
+convolution and inside each residual block, BN between blocks, a tanh output).
 """
 
 from __future__ import annotations
@@ -41,8 +46,12 @@ class VQVAEConfig:
     ema_codebook: bool = False
     codebook_decay: float = 0.99
     dead_code_threshold: float = 0.0  # restart codes whose EMA usage count falls below this
+    architecture: str = "paper"  # encoder/decoder pair: paper | author (ARCHITECTURES)
 
     def __post_init__(self):
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"vqvae.model.architecture: {self.architecture!r} is not one of "
+                             f"{', '.join(ARCHITECTURES)}")
         for key in ("in_channels", "hidden", "res_hidden", "codebook_size", "code_dim", "downsample"):
             if getattr(self, key) < 1:
                 raise ValueError(f"vqvae.model.{key}: {getattr(self, key)} must be >= 1")
@@ -85,6 +94,61 @@ def decoder(cfg: VQVAEConfig) -> nn.Sequential:
         layers += [nn.ConvTranspose2d(c, out, 4, stride=2, padding=1)] + ([] if last else [nn.ReLU()])
         c = out
     return nn.Sequential(*layers)
+
+
+def _keras_bn(channels: int) -> nn.BatchNorm2d:
+    """BatchNorm with Keras's defaults (momentum 0.99 of the running mean, epsilon 1e-3)."""
+    return nn.BatchNorm2d(channels, eps=1e-3, momentum=0.01)
+
+
+class AuthorResidualBlock(nn.Module):
+    """The author's ``resnet_block``: x + Conv1x1(ReLU(BN(Conv3x3(ReLU(x)))))."""
+
+    def __init__(self, channels: int, hidden: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.ReLU(), nn.Conv2d(channels, hidden, 3, padding=1), _keras_bn(hidden),
+                                 nn.ReLU(), nn.Conv2d(hidden, channels, 1))
+
+    def forward(self, x):
+        return x + self.net(x)
+
+
+def author_encoder(cfg: VQVAEConfig) -> nn.Sequential:
+    """Conv 4x4 s2 -> BN (-> ReLU -> Conv 4x4 s2 -> BN)* -> residual blocks with BN between them.
+
+    The author's width is his code dimension (z_dim = 128 for both); where ``code_dim`` differs
+    from ``hidden`` a 1x1 convolution projects to it.
+    """
+    layers, c = [], cfg.in_channels
+    for i in range(cfg.downsample):
+        layers += ([nn.ReLU()] if i else []) + [nn.Conv2d(c, cfg.hidden, 4, stride=2, padding=1),
+                                                 _keras_bn(cfg.hidden)]
+        c = cfg.hidden
+    for i in range(cfg.n_res):
+        layers += [AuthorResidualBlock(cfg.hidden, cfg.res_hidden)]
+        if i < cfg.n_res - 1:
+            layers += [_keras_bn(cfg.hidden)]
+    if cfg.code_dim != cfg.hidden:
+        layers += [nn.Conv2d(cfg.hidden, cfg.code_dim, 1)]
+    return nn.Sequential(*layers)
+
+
+def author_decoder(cfg: VQVAEConfig) -> nn.Sequential:
+    """(BN -> residual block)* -> (ConvT 4x4 s2 -> BN -> ReLU)* -> ConvT 4x4 s2 -> tanh."""
+    layers = [nn.Conv2d(cfg.code_dim, cfg.hidden, 1)] if cfg.code_dim != cfg.hidden else []
+    for _ in range(cfg.n_res):
+        layers += [_keras_bn(cfg.hidden), AuthorResidualBlock(cfg.hidden, cfg.res_hidden)]
+    for i in range(cfg.downsample):
+        if i == cfg.downsample - 1:
+            layers += [nn.ConvTranspose2d(cfg.hidden, cfg.in_channels, 4, stride=2, padding=1), nn.Tanh()]
+        else:
+            layers += [nn.ConvTranspose2d(cfg.hidden, cfg.hidden, 4, stride=2, padding=1),
+                       _keras_bn(cfg.hidden), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+#: ``vqvae.model.architecture`` -> (encoder builder, decoder builder).
+ARCHITECTURES = {"paper": (encoder, decoder), "author": (author_encoder, author_decoder)}
 
 
 def _all_reduce(t: torch.Tensor) -> torch.Tensor:
@@ -180,9 +244,10 @@ class VQVAE(nn.Module):
     def __init__(self, config: VQVAEConfig):
         super().__init__()
         self.config = config
-        self.encoder = encoder(config)
+        build_encoder, build_decoder = ARCHITECTURES[config.architecture]
+        self.encoder = build_encoder(config)
         self.quantizer = (EMAVectorQuantizer if config.ema_codebook else VectorQuantizer)(config)
-        self.decoder = decoder(config)
+        self.decoder = build_decoder(config)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         z = self.encoder(x)
@@ -225,7 +290,6 @@ class VQVAE(nn.Module):
 
     def grid_size(self, image_size: int) -> int:
         return image_size // 2**self.config.downsample
-
 
 
 @dataclasses.dataclass(frozen=True)

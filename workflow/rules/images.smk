@@ -316,3 +316,257 @@ FINAL_OUTPUTS.extend(
         dataset=list(IMAGES["datasets"]),
     )
 )
+
+
+# ---------------------------------------------------------------- post 1's checklist (E1.1, E1.3-E1.5)
+# pipeline/images/vqvae_studies.py; the claims they decide: claims/post1.yaml.
+IMAGES_STUDY_CODE = ["images/vqvae_studies.py", "images/evaluate.py", "images/metrics.py",
+                                   "images/classifier.py", "images/prior.py", "images/pixelcnn.py",
+                                   "images/vqvae.py", "images/figures.py"]  # fmt: skip
+IMAGES_ABLATION = IMAGES["ablation"]
+IMAGES_ABLATION_CELLS = [
+    f"K{k}_{c}" for k in IMAGES_ABLATION["codebook_sizes"] for c in IMAGES_ABLATION["codebooks"]
+]
+if IMAGES_ABLATION["dataset"] is not None and IMAGES_ABLATION["dataset"] not in IMAGES["datasets"]:
+    raise WorkflowError(
+        f"images.ablation.dataset = {IMAGES_ABLATION['dataset']!r}: expected null or one of "
+        f"images.datasets ({', '.join(IMAGES['datasets'])})"
+    )
+IMAGES_E1_METRICS = {
+    "E1.3": ["psnr", "psnr_continuous_z", "psnr_gap", "mse", "nmse", "decoder_bits_per_dim",
+             "perplexity", "codes_used", "final_mse_x", "final_mse_e", "final_mse_z"],
+    "E1.4": ["prior_bits_per_code", "train_bits_per_code", "prior_bits_per_dim", "n_parameters"],
+}  # fmt: skip
+
+
+rule images_ste_checks:
+    input:
+        code=pkg_files("images/__init__.py", "images/cli.py", "images/vqvae_studies.py"),
+    output:
+        table="results/images/post1_ste/metrics.parquet",
+        html=report(
+            "results/images/post1_ste/metrics.html",
+            caption="../report/images_ste.rst",
+            category="Post 1: VQ-VAE",
+            subcategory="E1.1 straight-through",
+            labels={"table": "E1.1 stop-gradient identities"},
+        ),
+    log:
+        "results/logs/images_ste_checks/log.log",
+    benchmark:
+        "results/benchmarks/images_ste_checks/bench.tsv"
+    threads: 1
+    params:
+        cfg=canon(IMAGES["ste"]),
+        versions=IMAGES_LIBS,
+    shell:
+        "{PY} -m pipeline images ste-checks --config {params.cfg:q} --output {output.table} "
+        "--html {output.html} > {log} 2>&1"
+
+
+rule images_ablation_vqvae:
+    input:
+        data="results/images/{dataset}/data.npz",
+        code=pkg_files(*IMAGES_TRAIN_CODE, *IMAGES_STUDY_CODE),
+    output:
+        "results/images/{dataset}/ablation/{cell}.parquet",
+    log:
+        "results/logs/images_ablation_vqvae/{dataset}/{cell}.log",
+    benchmark:
+        "results/benchmarks/images_ablation_vqvae/{dataset}/{cell}.tsv"
+    wildcard_constraints:
+        dataset=IMAGES_DATASET,
+        cell="K[0-9]+_(loss|ema)",
+    threads: IMAGES["threads"]
+    resources:
+        gpu=lambda wc: get_images_gpu(wc, "vqvae"),
+    params:
+        cfg=canon(IMAGES_ABLATION),
+        base=lambda wc: get_images_section(wc, "vqvae"),
+        versions=IMAGES_LIBS,
+    shell:
+        "{PY} -m pipeline images ablation-vqvae --config {params.cfg:q} --base {params.base:q} "
+        "--dataset {wildcards.dataset} --cell {wildcards.cell} --threads {threads} "
+        "--data {input.data} --output {output} > {log} 2>&1"
+
+
+rule images_plot_ablation:
+    input:
+        tables=expand("results/images/{{dataset}}/ablation/{cell}.parquet", cell=IMAGES_ABLATION_CELLS),
+        code=pkg_files("images/cli.py", "images/figures.py", "images/vqvae_studies.py"),
+    output:
+        figure=report(
+            "results/images/{dataset}/figures/ablation.png",
+            caption="../report/images_ablation.rst",
+            category="Post 1: VQ-VAE",
+            subcategory="E1.3 ablations",
+            labels={"dataset": "{dataset}", "figure": "E1.3 PSNR and perplexity"},
+        ),
+        html=report(
+            "results/images/{dataset}/ablation/summary.html",
+            caption="../report/images_ablation.rst",
+            category="Post 1: VQ-VAE",
+            subcategory="E1.3 ablations",
+            labels={"dataset": "{dataset}", "table": "E1.3 medians over seeds"},
+        ),
+    log:
+        "results/logs/images_plot_ablation/{dataset}.log",
+    benchmark:
+        "results/benchmarks/images_plot_ablation/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=IMAGES_DATASET,
+    threads: 1
+    params:
+        cells=IMAGES_ABLATION_CELLS,
+    shell:
+        "{PY} -m pipeline images plot-ablation --tables {input.tables} --cells {params.cells} "
+        "--figure {output.figure} --html {output.html} > {log} 2>&1"
+
+
+rule images_train_pixelcnn:
+    input:
+        data="results/images/{dataset}/data.npz",
+        vqvae="results/images/{dataset}/vqvae/model.pt",
+        code=pkg_files(*IMAGES_TRAIN_CODE, "images/vqvae.py", "images/prior.py", "images/pixelcnn.py"),
+    output:
+        model="results/images/{dataset}/pixelcnn/model.pt",
+        log="results/images/{dataset}/pixelcnn/train_log.parquet",
+    log:
+        "results/logs/images_train_pixelcnn/{dataset}.log",
+    benchmark:
+        "results/benchmarks/images_train_pixelcnn/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=IMAGES_DATASET,
+    threads: IMAGES["threads"]
+    resources:
+        gpu=lambda wc: get_images_gpu(wc, "pixelcnn"),
+    params:
+        cfg=lambda wc: get_images_section(wc, "pixelcnn"),
+        versions=IMAGES_LIBS,
+    shell:
+        "{PY} -m pipeline images train-pixelcnn --config {params.cfg:q} --dataset {wildcards.dataset} "
+        "--threads {threads} --data {input.data} --vqvae {input.vqvae} --output {output.model} "
+        "--train-log {output.log} > {log} 2>&1"
+
+
+rule images_compare_priors:
+    input:
+        data="results/images/{dataset}/data.npz",
+        vqvae="results/images/{dataset}/vqvae/model.pt",
+        prior="results/images/{dataset}/prior/model.pt",
+        pixelcnn="results/images/{dataset}/pixelcnn/model.pt",
+        code=pkg_files(*IMAGES_TRAIN_CODE, *IMAGES_STUDY_CODE),
+    output:
+        table="results/images/{dataset}/priors/metrics.parquet",
+        html=report(
+            "results/images/{dataset}/priors/metrics.html",
+            caption="../report/images_priors.rst",
+            category="Post 1: VQ-VAE",
+            subcategory="E1.4 priors",
+            labels={"dataset": "{dataset}", "table": "E1.4 bits per code"},
+        ),
+        figure=report(
+            "results/images/{dataset}/figures/prior_comparison.png",
+            caption="../report/images_priors.rst",
+            category="Post 1: VQ-VAE",
+            subcategory="E1.4 priors",
+            labels={"dataset": "{dataset}", "figure": "E1.4 samples of both priors"},
+        ),
+    log:
+        "results/logs/images_compare_priors/{dataset}.log",
+    benchmark:
+        "results/benchmarks/images_compare_priors/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=IMAGES_DATASET,
+    threads: IMAGES["threads"]
+    resources:
+        gpu=lambda wc: int(IMAGES["datasets"][wc.dataset]["compare_priors"]["device"] == "cuda"),
+    params:
+        cfg=lambda wc: get_images_section(wc, "compare_priors"),
+        versions=IMAGES_LIBS,
+    shell:
+        "{PY} -m pipeline images compare-priors --config {params.cfg:q} --dataset {wildcards.dataset} "
+        "--threads {threads} --data {input.data} --vqvae {input.vqvae} --prior {input.prior} "
+        "--pixelcnn {input.pixelcnn} --output {output.table} --html {output.html} "
+        "--figure {output.figure} > {log} 2>&1"
+
+
+rule images_interpolate_vqvae:
+    input:
+        data="results/images/{dataset}/data.npz",
+        vqvae="results/images/{dataset}/vqvae/model.pt",
+        code=pkg_files(*IMAGES_TRAIN_CODE, *IMAGES_STUDY_CODE),
+    output:
+        table="results/images/{dataset}/vqvae/interpolation.parquet",
+        figure=report(
+            "results/images/{dataset}/figures/interpolation.png",
+            caption="../report/images_interpolation.rst",
+            category="Post 1: VQ-VAE",
+            subcategory="E1.5 interpolation",
+            labels={"dataset": "{dataset}", "figure": "E1.5 interpolation"},
+        ),
+    log:
+        "results/logs/images_interpolate_vqvae/{dataset}.log",
+    benchmark:
+        "results/benchmarks/images_interpolate_vqvae/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=IMAGES_DATASET,
+    threads: 1
+    params:
+        cfg=lambda wc: get_images_section(wc, "interpolate"),
+        versions=IMAGES_LIBS,
+    shell:
+        "{PY} -m pipeline images interpolate-vqvae --config {params.cfg:q} --dataset {wildcards.dataset} "
+        "--data {input.data} --vqvae {input.vqvae} --output {output.table} --figure {output.figure} "
+        "> {log} 2>&1"
+
+
+declare_results(
+    "results/images/post1_ste/metrics.parquet",
+    {
+        "E1.1": [
+            "forward_max_abs_diff",
+            "forward_max_abs_diff_over_eps",
+            "grad_max_abs_diff",
+            "grad_max_abs_diff_over_eps",
+            "max_abs_diff",
+            "value_ratio",
+        ]
+    },
+)
+for _name in IMAGES["datasets"]:
+    declare_results(
+        f"results/images/{_name}/pixelcnn/train_log.parquet",
+        {"pixelcnn": ["loss", "bits_per_code", "images_per_s"]},
+    )
+    declare_results(f"results/images/{_name}/priors/metrics.parquet", {"E1.4": IMAGES_E1_METRICS["E1.4"]})
+    declare_results(f"results/images/{_name}/vqvae/interpolation.parquet", {"E1.5": ["codes_changed"]})
+if IMAGES_ABLATION["dataset"] is not None:
+    for _cell in IMAGES_ABLATION_CELLS:
+        declare_results(
+            f"results/images/{IMAGES_ABLATION['dataset']}/ablation/{_cell}.parquet",
+            {"E1.3": IMAGES_E1_METRICS["E1.3"]},
+        )
+    FINAL_OUTPUTS.extend(
+        expand(
+            [
+                "results/images/{dataset}/ablation/{cell}.parquet",
+                "results/images/{dataset}/ablation/summary.html",
+                "results/images/{dataset}/figures/ablation.png",
+            ],
+            dataset=IMAGES_ABLATION["dataset"],
+            cell=IMAGES_ABLATION_CELLS,
+        )
+    )
+FINAL_OUTPUTS.append("results/images/post1_ste/metrics.parquet")
+FINAL_OUTPUTS.extend(
+    expand(
+        [
+            "results/images/{dataset}/priors/metrics.parquet",
+            "results/images/{dataset}/figures/prior_comparison.png",
+            "results/images/{dataset}/vqvae/interpolation.parquet",
+            "results/images/{dataset}/figures/interpolation.png",
+        ],
+        dataset=list(IMAGES["datasets"]),
+    )
+)
