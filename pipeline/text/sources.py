@@ -191,7 +191,7 @@ def read_wikiextractor(
 def read_text8(path: Path, limit: float = MAX_BAD_BYTE_FRACTION, key: str = BAD_BYTES_KEY) -> Iterator[str]:
     """text8 (one line of space-separated words), cut at spaces into ~1 MB pieces."""
     for file in _files(path):
-        with _text(file, limit, key, newline="") as text:
+        with _text(file, limit, key) as text:
             rest = ""
             while block := text.read(TEXT8_PIECE_CHARS):
                 block = rest + block
