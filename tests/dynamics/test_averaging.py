@@ -76,3 +76,13 @@ def test_bad_ema_benefit_config_names_the_key(change, key):
 def test_bad_ema_semantics_decay_names_the_key():
     with pytest.raises(ValueError, match=r"dynamics.ema_semantics.ema_decays: EMA decay 1.5 not in \[0, 1\)"):
         experiments.EmaSemanticsConfig(ema_decays=(1.5,))
+
+
+def test_cifar10_config_is_the_authors_setting():
+    cfg = experiments.cifar10_ema_benefit("check")
+    assert (cfg.dataset, cfg.model, cfg.depth, cfg.width, cfg.lr, cfg.batch_size) == (
+        "cifar10", "resnet", 20, 16, 1e-3, 128)
+    assert cfg.ema_decays == (0.999, 0.9999) and cfg.augment and cfg.epochs == 30
+    assert experiments.cifar10_ema_benefit("smoke").epochs == 2
+    with pytest.raises(ValueError, match="size"):
+        experiments.cifar10_ema_benefit("huge")

@@ -23,6 +23,7 @@ TINY = {
 def test_dynamics_rules_end_to_end(tmp_path):
     (tmp_path / "config").mkdir()
     shutil.copy(REPO / "config" / "config.yaml", tmp_path / "config" / "config.yaml")
+    shutil.copytree(REPO / "claims", tmp_path / "claims")  # the ledger checks them as the DAG is built
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
     targets = ["results/dynamics/dirac_gan/results.parquet", "results/dynamics/loader_safety.parquet"]
     snakemake = Path(sys.executable).with_name("snakemake")
