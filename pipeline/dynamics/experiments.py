@@ -314,10 +314,11 @@ def ema_benefit(cfg: EmaBenefitConfig, data: ImageSet, seed: int, threads: int =
     then the final accuracy, the std over the last epochs, and both against ``none``."""
     import torch
 
-    from pipeline.dynamics import averaging
+    from pipeline.dynamics import averaging, loading
     from pipeline.engine import TrainConfig
     from pipeline.images.resnet import ResNet, ResNetConfig
 
+    loading.check_workers(cfg.num_workers, "dynamics.ema_benefit.num_workers")
     train, x_test, y_test = _data(data, cfg.max_train, cfg.max_test)
     torch.manual_seed(seed)
     if cfg.model == "mlp":
