@@ -127,7 +127,11 @@ rule dynamics_ema_benefit:
     input:
         data="results/images/{dataset}/data.npz",
         code=pkg_files(
-            *DYN_CODE, *DYN_ENGINE, "dynamics/averaging.py", "images/resnet.py"
+            *DYN_CODE,
+            *DYN_ENGINE,
+            "dynamics/averaging.py",
+            "dynamics/loading.py",
+            "images/resnet.py",
         ),
     output:
         "results/dynamics/ema_benefit/{dataset}/seed{seed}.parquet",
