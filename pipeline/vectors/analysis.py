@@ -21,6 +21,21 @@ from pipeline.vectors import author, figures
 from pipeline.vectors import io as vio
 from pipeline.vectors.keyed import counts_of
 
+log = logging.getLogger(__name__)
+
+#: jieba tags (first letter) of function words: conjunctions, adverbs, interjections,
+#: onomatopoeia, prepositions, pronouns, particles, modal particles, numerals, measure words,
+#: and x (punctuation, non-morphemes).
+ZH_FUNCTION_TAGS = frozenset("cdeopruymqx")
+LANGUAGES = ("en", "zh")
+
+EN_KEYWORD_SENTENCES = (
+    "a meteor shower is visible when the earth passes through the debris left by a comet and "
+    "the meteors appear to radiate from one point in the sky",
+    "the anarchist movement opposed the state and argued that society should be organised by "
+    "voluntary cooperation between free individuals",
+)
+
 
 @dataclass(frozen=True)
 class NormsConfig:
@@ -53,22 +68,6 @@ class ExamplesConfig:
     def __post_init__(self):
         if self.language not in LANGUAGES:
             raise ValueError(f"vectors.examples.language: expected one of {LANGUAGES}, got {self.language!r}")
-
-
-log = logging.getLogger(__name__)
-
-#: jieba tags (first letter) of function words: conjunctions, adverbs, interjections,
-#: onomatopoeia, prepositions, pronouns, particles, modal particles, numerals, measure words,
-#: and x (punctuation, non-morphemes).
-ZH_FUNCTION_TAGS = frozenset("cdeopruymqx")
-LANGUAGES = ("en", "zh")
-
-EN_KEYWORD_SENTENCES = (
-    "a meteor shower is visible when the earth passes through the debris left by a comet and "
-    "the meteors appear to radiate from one point in the sky",
-    "the anarchist movement opposed the state and argued that society should be organised by "
-    "voluntary cooperation between free individuals",
-)
 
 
 def norm_importance(kv: KeyedVectors) -> float:

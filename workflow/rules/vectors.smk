@@ -40,6 +40,7 @@ VEC_CODE = {
         "vectors/cli.py",
         "vectors/io.py",
         "vectors/analysis.py",
+        "vectors/author.py",
         "vectors/figures.py",
         "text/tokenize.py",
     ],
