@@ -173,13 +173,14 @@ def test_singularity_is_decided_relative_to_scale(backend, dtype):
         precision_cholesky(ops, ops.asarray(good[None]), "full")
 
 
+@pytest.mark.parametrize("n", [200, 20000])
 @pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_constant_feature_is_singular_without_reg_covar(backend, covariance_type):
+def test_constant_feature_is_singular_without_reg_covar(backend, covariance_type, n):
     # A constant feature (0.1 is not exact in binary, so the M-step's variance is rounding noise
     # of either sign): singular for every covariance type and backend, fine with reg_covar. A
     # spherical variance averages the features, so there every feature is constant.
-    X = np.c_[np.full(200, 0.1), np.random.default_rng(0).normal(size=200)]
+    X = np.c_[np.full(n, 0.1), np.random.default_rng(0).normal(size=n)]
     if covariance_type == "spherical":
         X[:, 1] = -3.7
     kw = dict(covariance_type=covariance_type, backend=backend, random_state=0)
