@@ -6,7 +6,8 @@ Ours: ``ImageEBM.chains`` (pipeline/energy/langevin.py: the official decoupled r
 per-sample shape check, the NaN/Inf guard, eval mode and cached spectral-norm weights). Bare: the
 same network and the same update written inline (noise, autograd input gradient, clip, step,
 clamp), with the same eval mode and cached weights. Goal: ours >= 0.95 x bare. Interleaved runs,
-best of three each, against load drift.
+best of three each, against load drift; on CPU the rate is per second of process CPU time (a
+loaded shared machine inflates wall time unevenly), on CUDA per second of wall time.
 """
 
 import argparse
@@ -38,13 +39,14 @@ def ours(model: ImageEBM, x: torch.Tensor, steps: int) -> torch.Tensor:
 
 
 def rate(fn, model, x, steps, device) -> float:
+    clock = time.perf_counter if device.type == "cuda" else time.process_time
     if device.type == "cuda":
         torch.cuda.synchronize()
-    t0 = time.perf_counter()
+    t0 = clock()
     fn(model, x, steps)
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return steps / (time.perf_counter() - t0)
+    return steps / (clock() - t0)
 
 
 def main() -> None:
