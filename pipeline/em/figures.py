@@ -71,11 +71,13 @@ def newton_figure(runs: pd.DataFrame) -> plt.Figure:
     """Newton against gradient descent: ‖∇f‖ per iteration, and the two surrogates of the quartic."""
     nt = runs[(runs.experiment == "E8.1") & (runs.metric == "grad_norm")]
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    colours = {d: plt.cm.tab20(i % 20) for i, d in enumerate(sorted(nt.dataset.unique()))}
     for (dataset, method), part in nt.groupby(["dataset", "method"]):
-        a.semilogy(part.step, np.maximum(part.value, 1e-17), label=f"{method}: {dataset}",
+        # one colour per function and start; a diverged path (‖∇f‖ = inf) ends where it blows up
+        a.semilogy(part.step, np.clip(part.value, 1e-17, 1e13), label=f"{method}: {dataset}", color=colours[dataset],
                    linestyle="-" if method == "newton" else "--")  # fmt: skip
-    a.set(xscale="symlog", ylim=(1e-18, 1e6), xlabel="iteration", ylabel="‖∇f‖", title="Newton (solid) vs GD, best fixed step (dashed)")
-    a.legend(fontsize=6)
+    a.set(xscale="symlog", ylim=(1e-18, 1e14), xlabel="iteration", ylabel="‖∇f‖", title="Newton (solid) vs GD, best fixed step (dashed)")
+    a.legend(fontsize=5, loc="upper right", ncol=2)
     fn = newton.FUNCTIONS["quartic"]
     grid = np.linspace(-2.2, 2.0, 400)
     b.plot(grid, [fn.fun(np.array([x])) for x in grid], "k", label="f(x) = x⁴ − 3x² + x")
