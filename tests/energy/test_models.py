@@ -94,3 +94,37 @@ def test_dataset_smaller_than_the_batch(tmp_path, digits):
     small = dataclasses.replace(digits, x_train=digits.x_train[:5], y_train=digits.y_train[:5])
     with pytest.raises(DataError, match=r"5 images, fewer than .*train\.batch_size 8"):
         train_image_ebm(tiny_section(), small, 0, tmp_path / "m.pt", lambda d: {})
+
+
+def test_joint_samples_share_one_buffer():
+    from pipeline.energy.ebm import joint_samples
+
+    models = [tiny_toy(buffer_capacity=20), tiny_toy(buffer_capacity=20)]
+    models[0].buffer.push(torch.full((20, 2), 0.25))
+    models[1].buffer.push(torch.full((20, 2), 0.75))
+    x = joint_samples(models, 30, rounds=1, generator=torch.Generator().manual_seed(0))
+    assert x.shape == (30, 2) and ((x >= 0) & (x <= 1)).all()
+
+
+def test_evaluate_rows_per_source(tmp_path, digits):
+    from pipeline.energy.image_ebm import EBMEvaluateConfig, evaluate_image_ebm
+    from pipeline.engine.run import train_to_checkpoint
+    from pipeline.images.classifier import Classifier, ClassifierConfig
+    from pipeline.images.loader import ImageDataset
+
+    torch.manual_seed(0)
+    clf = tmp_path / "clf.pt"
+    train_to_checkpoint(Classifier(ClassifierConfig(width=4, feature_dim=8)),
+                        TrainConfig(steps=1, batch_size=16, device="cpu"), ImageDataset(digits.x_train, digits.y_train),
+                        clf, lambda d: {})
+    paths = []
+    for seed in (0, 1):
+        paths.append(tmp_path / f"m{seed}.pt")
+        train_image_ebm(tiny_section(), digits, seed, paths[-1], lambda d: {})
+    cfg = EBMEvaluateConfig(n_samples=20, fresh_steps=2, joint=True, joint_rounds=1, batch_size=10, device="cpu")
+    rows, arrays = evaluate_image_ebm(cfg, digits, [str(p) for p in paths], str(clf), torch.device("cpu"))
+    got = {(r["method"], r["metric"]) for r in rows}
+    for method in ("buffer", "fresh", "joint", "uniform-noise", "real-train"):
+        assert (method, "frechet_distance") in got
+    assert {r["seed"] for r in rows if r["method"] == "buffer"} == {0, 1}
+    assert arrays["joint"].dtype == np.uint8 and arrays["seed1/fresh"].shape[1:] == (8, 8, 1)
