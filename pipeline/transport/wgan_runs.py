@@ -306,7 +306,7 @@ def wgan_images(
     torch.manual_seed(seed)
     model = WGAN(WGANConfig(**model_kw))
     classifier = classifier.to(device).eval()
-    m = min(cfg.eval_samples, len(data.x_test))
+    m = min(cfg.eval_samples, len(data.x_test), n)
     test = to_tensor(data.x_test[:m])
     rng = np.random.default_rng(seed)
     train_ref = to_tensor(data.x_train[rng.choice(n, size=m, replace=False)])
