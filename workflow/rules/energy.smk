@@ -5,8 +5,9 @@
 # energy_summarize joins everything into the one results table the ledger reads.
 #
 # Reference runs (config/energy-reference.yaml, keys: config/README.md "energy"):
-#   .venv/bin/snakemake --cores 1 --configfile config/energy-reference.yaml \
-#       results/energy/results.parquet
+#   .venv/bin/snakemake results/energy/results.parquet --cores 1 \
+#       --configfile config/energy-reference.yaml
+# (targets before --configfile: it takes several files and would swallow them)
 # The CIFAR-10 entry (train.device: cuda) is left out of the CPU targets; on a GPU ask for
 # results/energy/image_ebm/cifar10/metrics.parquet (or `python -m pipeline energy gpu-check`).
 
