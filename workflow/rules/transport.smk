@@ -51,7 +51,7 @@ def tr_samples(wc):
 
 def tr_sample_names(wc):
     runs = TR_SAMPLE_FIGURES.get(wc.figure, ("", []))[1]
-    return " ".join(run.rsplit("/seed", 1)[0] for run in runs)
+    return " ".join(run.rpartition("/")[0] for run in runs)
 
 
 for _rule, (_verb, _section) in TR_STUDIES.items():
