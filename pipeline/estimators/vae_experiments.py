@@ -135,6 +135,13 @@ def neg_iwae(model: DiscreteVAE, x01: torch.Tensor, k: int, batch: int) -> float
     return total / len(x01)
 
 
+def _own_rng(model: DiscreteVAE):
+    """Fork the CPU (and the model's CUDA) RNG: evaluation draws leave training's streams as they
+    were, so a resumed run matches an uninterrupted one."""
+    device = next(model.parameters()).device
+    return torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
+
+
 def epoch_rows(
     model: DiscreteVAE, x_test01: torch.Tensor, epoch: int, step: int, batch: int
 ) -> list[dict]:
@@ -142,7 +149,7 @@ def epoch_rows(
     tau = model.config.tau(max(step - 1, 0))  # the temperature of the epoch's last batch
     was_training = model.training
     model.eval()
-    with torch.random.fork_rng(devices=[]):
+    with _own_rng(model):
         torch.manual_seed(EVAL_SEED + epoch)
         rows = {"tau": tau, "test_neg_elbo": test_neg_elbo(model, x_test01, tau, batch)}
         if model.config.latent == "categorical":
@@ -235,7 +242,7 @@ def evaluate_variant(
 ) -> tuple[dict[str, float], np.ndarray]:
     """Final metrics of one trained variant and its decoded random codes (uint8 NHWC)."""
     device = next(model.parameters()).device
-    with torch.random.fork_rng(devices=[]):
+    with _own_rng(model):
         torch.manual_seed(EVAL_SEED)
         x_iwae = x_test01[: cfg.iwae_images]
         out = {
