@@ -116,6 +116,11 @@ def ablation(summary: pd.DataFrame, cells: list[str]):
         ax.set_xlabel("gamma / beta")
         ax.set_ylabel(label)
         ax.legend(fontsize=8)
+    axes[1].set_yscale("log")  # K = 64 and K = 512 differ eightfold
+    axes[1].yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    axes[1].yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    axes[1].set_yticks([t for t in (4, 8, 16, 32, 64, 128, 256, 512, 1024)
+                        if summary.perplexity.min() / 2 <= t <= summary.perplexity.max() * 2])
     fig.tight_layout()
     return fig
 
