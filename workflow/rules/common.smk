@@ -103,13 +103,18 @@ def get_final_outputs():
 # pipeline/tables.py) and the metrics each experiment id holds there, with
 # `declare_results(path, {experiment: [metric, ...]})`; the ledger reads every declared table
 # and refuses, before the DAG is built, a claim that points at a metric no table holds.
+# A table only a GPU or reference configuration writes is declared with in_dag=False: its
+# metrics are known to the claims check, but the ledger does not ask this run to build it.
 RESULTS_TABLES = {}
+RESULTS_IN_DAG = []
 
 
-def declare_results(path, produces):
+def declare_results(path, produces, in_dag=True):
     if path in RESULTS_TABLES:
         raise ValueError(f"results table {path} declared twice")
     RESULTS_TABLES[path] = {k: list(v) for k, v in produces.items()}
+    if in_dag:
+        RESULTS_IN_DAG.append(path)
     return path
 
 

@@ -332,6 +332,7 @@ declare_results(
 declare_results(
     "results/energy/image_ebm/cifar10/metrics.parquet",
     {"E3.5": ENERGY_SAMPLE_METRICS + ["diverged_at_step"]},
+    in_dag="cifar10" in config["images"]["datasets"],
 )
 
 FINAL_OUTPUTS.extend(

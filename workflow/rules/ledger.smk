@@ -46,7 +46,7 @@ def get_ledger_collected(wildcards):
 
 rule ledger_build:
     input:
-        results=list(RESULTS_TABLES),
+        results=RESULTS_IN_DAG,
         collected=get_ledger_collected,
         claims=LEDGER_CLAIM_FILES,
         schema=f"{LEDGER['claims_dir']}/schema.yaml",
