@@ -162,13 +162,15 @@ def norm_ranks(kv: KeyedVectors) -> np.ndarray:
 
 def smallest_norm_rows(kv: KeyedVectors, method: str, cfg: NormsConfig) -> list[dict]:
     """E7.3: share of function words among the smallest norms, the mean norm rank of the two
-    most frequent words, and (Chinese) the overlap with the author's table of the same
-    truncation (his no-truncation table for the other methods)."""
+    most frequent words that hold a letter (的 and 是, "the" and "of": the post's example of
+    what truncation moves; 。 and ， stay small either way), and (Chinese) the overlap with the
+    author's table of the same truncation (his no-truncation table for the other methods)."""
     words = [w for _, w, _ in smallest_norms(kv, cfg.smallest)]
     share = np.mean([is_function_word(w, cfg.language) for w in words])
+    worded = [k for k, w in enumerate(kv.index_to_key) if any(ch.isalpha() for ch in w)][:2]
     rows = [{"method": method, "metric": "function_word_share_smallest", "value": share},
             {"method": method, "metric": "norm_rank_top2_frequent",
-             "value": float(norm_ranks(kv)[:2].mean())}]
+             "value": float(norm_ranks(kv)[worded].mean())}]
     if cfg.language == "zh":
         theirs = author.SMALLEST_NORMS.get(method, author.SMALLEST_NORMS["simpler_glove_notrunc"])
         rows.append({"method": method, "metric": "author_overlap_smallest",
