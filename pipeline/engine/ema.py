@@ -10,6 +10,8 @@ The EMA averages buffers too (BatchNorm statistics, EMA codebooks), as Keras ave
 
 from __future__ import annotations
 
+import itertools
+from collections import defaultdict
 from collections.abc import Sequence
 
 import torch
@@ -61,3 +63,50 @@ def ema_decays(decay: float | Sequence[float]) -> tuple[float, ...]:
 def make_emas(model: nn.Module, decays: Sequence[float]) -> dict[float, AveragedModel]:
     """One bias-corrected EMA per decay, all fed from the same raw trajectory."""
     return {d: make_ema(model, d) for d in decays}
+
+
+class EMASet:
+    """Several decays fed from one raw trajectory, updated together.
+
+    The same arithmetic as ``AveragedModel.update_parameters`` with :func:`debiased_ema_fn` (a
+    copy at the first update, then one foreach lerp per dtype), but the model's tensors are
+    gathered once per step for all decays and the update count is kept on the host, so a second
+    and third decay cost only their lerps (no list rebuilding, no device sync per decay).
+    ``averaged`` holds the ``AveragedModel`` of each decay (checkpointed as before).
+    """
+
+    def __init__(self, model: nn.Module, decays: Sequence[float]):
+        self.averaged = make_emas(model, decays)
+        self._count: int | None = None  # updates so far; read from n_averaged after a resume
+        self._groups: dict[float, list] = {}
+
+    @staticmethod
+    def _tensors(module: nn.Module) -> list[torch.Tensor]:
+        return [t.detach() for t in itertools.chain(module.parameters(), module.buffers())]
+
+    def _plan(self, current: list[torch.Tensor]) -> None:
+        by_dtype = defaultdict(list)
+        for i, t in enumerate(current):
+            by_dtype[(t.device, t.dtype) if t.is_floating_point() else None].append(i)
+        for decay, ema in self.averaged.items():
+            mine = self._tensors(ema.module)
+            self._groups[decay] = [(key, [mine[i] for i in idx], idx) for key, idx in by_dtype.items()]
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        current = self._tensors(model)
+        if not self._groups:
+            self._plan(current)
+        if self._count is None:
+            self._count = int(next(iter(self.averaged.values())).n_averaged)
+        t = self._count + 1  # this update is the t-th
+        for decay, ema in self.averaged.items():
+            weight = (1.0 - decay) / (1.0 - decay**t)
+            for key, averaged, idx in self._groups[decay]:
+                source = [current[i] for i in idx]
+                if key is None or t == 1:  # integer buffers, and the first update: a copy
+                    torch._foreach_copy_(averaged, source)
+                else:
+                    torch._foreach_lerp_(averaged, source, weight)
+            ema.n_averaged += 1
+        self._count = t

@@ -46,7 +46,7 @@ from pipeline.engine.checkpoints import (
     set_rng_state,
 )
 from pipeline.engine.data import batch_stream
-from pipeline.engine.ema import ema_decays, make_emas
+from pipeline.engine.ema import EMASet, ema_decays
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +261,8 @@ class Trainer:
         torch.manual_seed(cfg.seed + rank)  # model-side randomness; restored on resume
         fmt = torch.channels_last if cfg.channels_last and device.type == "cuda" else torch.contiguous_format
         model.to(device, memory_format=fmt)
-        emas = make_emas(model, cfg.ema_decays)
+        ema_set = EMASet(model, cfg.ema_decays)
+        emas = ema_set.averaged
         optimizers = default_optimizers(model, cfg)
         schedulers = model.configure_schedulers(optimizers, cfg) if hasattr(model, "configure_schedulers") else {}
         step, batches, rows = self._resume(model, emas, optimizers, schedulers)
@@ -290,8 +291,7 @@ class Trainer:
                 metrics = model.train_step(ctx)
             for sched in schedulers.values():
                 sched.step()
-            for ema in emas.values():
-                ema.update_parameters(model)
+            ema_set.update(model)
             step += 1
             for k, v in metrics.items():  # summed on the device: no host sync per step
                 sums[k] = sums[k] + (v.detach() if torch.is_tensor(v) else v)

@@ -221,3 +221,26 @@ def test_no_progress_bar_carriage_returns_in_a_log_file(tmp_path):
                        cwd=Path(__file__).resolve().parents[2])
     text = log.read_text()
     assert "\r" not in text and "step 4:" in text
+
+
+def test_ema_set_equals_averaged_model_bit_for_bit():
+    """The joint update of several decays is AveragedModel's arithmetic exactly: floats (incl.
+    BatchNorm statistics) lerped with the debiased weight, the step counter copied."""
+    from pipeline.engine.ema import EMASet, make_ema
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    joint = EMASet(model, (0.9, 0.99))
+    alone = {d: make_ema(model, d) for d in (0.9, 0.99)}
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(7):
+        loss = model(torch.randn(8, 3)).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        joint.update(model)
+        for ema in alone.values():
+            ema.update_parameters(model)
+    for d in (0.9, 0.99):
+        assert_same_state(joint.averaged[d], alone[d])
+    assert int(joint.averaged[0.99].module[1].num_batches_tracked) == 7
