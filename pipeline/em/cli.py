@@ -12,7 +12,7 @@ from pipeline import tables
 from pipeline.cli import add_config_argument, load_section
 from pipeline.devices import resolve_device
 from pipeline.em import experiments, figures, identities
-from pipeline.io import write_html_table, write_table
+from pipeline.io import atomic_path, write_table
 from pipeline.provenance import collect
 
 log = logging.getLogger(__name__)
@@ -75,16 +75,28 @@ def summarize(args: argparse.Namespace) -> None:
     runs = tables.read_results(args.inputs)
     prov = collect(args.config, args.inputs)
     tables.write_results(runs, args.runs_output, prov)
+    experiments = ", ".join(sorted(runs.experiment.unique()))
+    log.info("wrote %s (%d rows from %d tables; experiments %s)",
+             args.runs_output, len(runs), len(args.inputs), experiments)  # fmt: skip
     summary = figures.summarize(runs)
     write_table(pa.Table.from_pandas(summary, preserve_index=False), args.output, prov)
+    n = summary[summary.stat == "n"].value
+    log.info("wrote %s (%d seed bands of up to %d seeds, %d rows)",
+             args.output, len(n), n.max() if len(n) else 0, len(summary))  # fmt: skip
     if args.html:
-        write_html_table(summary, args.html)
+        bands = figures.band_table(summary)
+        with atomic_path(args.html) as tmp:
+            tmp.write_text(figures.band_html(bands))
+        log.info("wrote %s (%d rows: one per experiment, dataset, method, metric; columns %s)",
+                 args.html, len(bands), ", ".join(bands.columns[5:]))  # fmt: skip
 
 
 def plot(args: argparse.Namespace) -> None:
     if args.figure not in figures.FIGURES:
         raise ValueError(f"--figure {args.figure!r}: expected one of {sorted(figures.FIGURES)}")
-    tables.save_figure(figures.FIGURES[args.figure](tables.read_results(args.input)), args.output)
+    runs = tables.read_results(args.input)
+    tables.save_figure(figures.FIGURES[args.figure](runs), args.output)
+    log.info("wrote %s (%s)", args.output, figures.headline(args.figure, runs))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -173,9 +173,81 @@ FIGURES = {
 }
 
 
+#: figure -> (label, experiment, methods (None: all), metric, reduce over the selected end-of-run
+#: rows) of the one headline number its log line gives.
+HEADLINES = {
+    "convergence": ("EM max objective increase", "E8.3", ("em", "plsa_em"), "max_objective_increase", "max"),
+    "soft_kmeans": ("smallest soft-centre gap to Lloyd", "E8.4", None, "centre_gap_to_lloyd", "min"),
+    "newton_gd": ("median Newton convergence order", "E8.1", ("newton",), "convergence_order", "median"),
+    "timings": ("median fit seconds ours / sklearn", "E6.1", None, "fit_seconds", "ratio"),
+    "ari": ("median real-data ARI", "real_data", None, "ari", "median"),
+    "half_steps": ("(17) max increase", "E6.1", ("em_half_steps",), "max_objective_increase", "max"),
+    "gmm_soft_kmeans": ("max responsibility gap", "E8.5", None, "responsibility_gap", "max"),
+}  # fmt: skip
+
+
+def headline(figure: str, runs: pd.DataFrame) -> str:
+    """What a figure shows in one line, for the log: its seeds and one headline number computed
+    from the end-of-run rows (:data:`HEADLINES`), e.g. ``5 seeds; (17) max increase -4.7e-09``.
+    ``ratio``: the median of ours over sklearn, row by row, as :func:`timing_figure` plots it."""
+    label, experiment, methods, metric, reduce = HEADLINES[figure]
+    rows = runs[(runs.experiment == experiment) & (runs.metric == metric) & (runs.step < 0)]
+    if methods is not None:
+        rows = rows[rows.method.isin(methods)]
+    if reduce == "ratio":
+        keys = ["dataset", "method", "seed"]
+        ours = rows[rows.implementation.str.startswith("ours")].set_index(keys).value
+        rows = (ours / rows[rows.implementation == "sklearn"].set_index(keys).value).dropna().to_frame()
+        reduce = "median"
+    seeds = runs.loc[(runs.experiment == experiment) & (runs.seed >= 0), "seed"].nunique()
+    value = f"{rows.value.agg(reduce):.3g}" if len(rows) else "no rows"
+    return f"{f'{seeds} seeds' if seeds else 'deterministic'}; {label} {value}"
+
+
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """Bands over seeds of every end-of-run figure: n, min, median, max (long format, ``stat``)."""
     final = runs[runs.step < 0]
     keys = ["experiment", "dataset", "method", "implementation", "metric"]
     stats = final.groupby(keys)["value"].agg(n="count", min="min", median="median", max="max")
     return stats.reset_index().melt(id_vars=keys, var_name="stat", value_name="value")
+
+
+def band_cell(n: float, lo: float, median: float, hi: float) -> str:
+    """One seed band as text: ``median [min, max]``, or the one value where the band is a point."""
+    if n == 0:
+        return "no finite value"
+    if n == 1 or lo == hi:
+        return f"{median:.4g}"
+    return f"{median:.4g} [{lo:.4g}, {hi:.4g}]"
+
+
+def band_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The seed bands of :func:`summarize` pivoted for reading: one row per (experiment, dataset,
+    method, metric), a ``seeds`` column (the largest n over the row's implementations) and one
+    column per implementation holding ``median [min, max]`` over seeds (empty where that
+    implementation has no value). ``summary`` stays the data of record; this is its view."""
+    keys = ["experiment", "dataset", "method", "metric"]
+    wide = summary.set_index([*keys, "implementation", "stat"])["value"].unstack("stat")
+    cells = pd.Series([band_cell(r.n, r["min"], r["median"], r["max"]) for _, r in wide.iterrows()],
+                      index=wide.index, name="band")  # fmt: skip
+    table = cells.unstack("implementation", fill_value="")
+    seeds = wide["n"].groupby(level=keys).max().astype(int).rename("seeds")
+    table = pd.concat([seeds, table], axis=1).reset_index()
+    table.columns.name = None
+    return table.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def band_html(table: pd.DataFrame) -> str:
+    """:func:`band_table` as HTML: a line of links, then one section per experiment whose table
+    groups its rows under their dataset and method."""
+    keys = ["dataset", "method", "metric"]
+    names = list(pd.unique(table["experiment"]))
+    links = " · ".join(f'<a href="#{n}">{n}</a> ({(table.experiment == n).sum()} rows)' for n in names)
+    style = "<style>td, th {white-space: nowrap; padding: 1px 6px; font-size: 90%}</style>"
+    parts = [style, f"<p>{links}</p>"]
+    for name in names:
+        part = table[table.experiment == name].drop(columns="experiment")
+        part = part.loc[:, (part != "").any()]  # implementations with no figure here
+        parts.append(f'<h3 id="{name}">{name}</h3>')
+        parts.append(part.set_index(keys).to_html(sparsify=True, na_rep="", border=1))
+    return "\n".join(parts)

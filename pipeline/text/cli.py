@@ -149,8 +149,18 @@ def report_corpus(args: argparse.Namespace) -> None:
         cstats = json.loads(Path(path).read_text())
         frames.append(stats.cooccurrence_table(args.corpus, weighting, cstats["window"], cstats))
     inputs = [args.corpus_stats, args.types, args.vocab, *args.cooccur_stats]
-    tables.write_results(pd.concat(frames, ignore_index=True), args.table,
-                         provenance.collect({}, inputs), html=args.html)  # fmt: skip
+    table = pd.concat(frames, ignore_index=True)
+    tables.write_results(table, args.table, provenance.collect({}, inputs))
+    io.write_html_table(stats.wide_table(table), args.html)
+    log.info("wrote %s and %s (%s: %d tokens, %d documents, vocabulary %d words)",
+             args.table, args.html, args.corpus, corpus_stats["tokens"],
+             corpus_stats["documents"], len(vocab_counts))  # fmt: skip
+    for frame in frames[1:]:
+        nnz = frame.loc[frame.metric == "non-zeros", "value"].item()
+        density = frame.loc[frame.metric == "density", "value"].item()
+        log.info("  %s: %d non-zeros (density %.3g)", frame.method.iloc[0], nnz, density)
     counts = pq.read_table(args.types, columns=["count"]).column("count").to_numpy()
     fig = stats.zipf_figure(np.asarray(counts), title=f"{args.corpus}: Zipf plot")
     tables.save_figure(fig, args.zipf)
+    largest = int(np.max(counts, initial=0))
+    log.info("wrote %s (%d types, largest count %d)", args.zipf, len(counts), largest)

@@ -71,3 +71,13 @@ def _frame(corpus: str, method: str, rows: dict) -> pd.DataFrame:
     values = [float(v) for v in rows.values()]
     return tables.results_frame({"metric": list(rows), "value": values}, experiment=EXPERIMENT,
                                 dataset=corpus, method=method, implementation="ours")  # fmt: skip
+
+
+def wide_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A statistics table (:func:`corpus_table` and :func:`cooccurrence_table` rows) for reading:
+    one row per statistic in first-seen order, one column per method (``corpus``,
+    ``cooccur_<weighting>``), empty where a method has no such statistic."""
+    wide = frame.pivot(index="metric", columns="method", values="value")
+    wide = wide.reindex(index=pd.unique(frame["metric"]), columns=pd.unique(frame["method"]))
+    wide.columns.name = None
+    return wide.rename_axis("statistic").reset_index()

@@ -53,3 +53,9 @@ def test_em_rules_end_to_end(tmp_path):
     assert "config_hash" in read_provenance(tmp_path / "results/em/gmm_synthetic/seed0.parquet")
     for png in targets[1:]:
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+    # No empty logs: each summarize / plot job names what it wrote, with its headline numbers.
+    log = (tmp_path / "results/logs/em_summarize/summarize.log").read_text()
+    assert "wrote results/em/summary.parquet" in log and "wrote results/em/summary.html" in log
+    for figure in figures:
+        plot_log = (tmp_path / f"results/logs/em_plot/{figure}.log").read_text()
+        assert f"wrote results/em/figures/{figure}.png (" in plot_log
