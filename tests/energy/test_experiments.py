@@ -30,11 +30,11 @@ def declared() -> dict[str, set[str]]:
     block = text[text.index("ENERGY_TRAIN_METRICS =") : text.index("FINAL_OUTPUTS.extend")]
     out: dict[str, set[str]] = {}
 
-    def declare_results(path, produces):
+    def declare_results(path, produces, in_dag=True):
         for k, v in produces.items():
             out.setdefault(k, set()).update(v)
 
-    exec(block, {"declare_results": declare_results})
+    exec(block, {"declare_results": declare_results, "config": {"images": {"datasets": {}}}})
     return out
 
 

@@ -6,6 +6,8 @@ import glob
 import importlib.util
 
 LEDGER = config["ledger"]
+# The claims belong to the workflow, not to the working directory (--directory elsewhere).
+LEDGER_CLAIMS = str(Path(workflow.basedir) / LEDGER["claims_dir"])
 LEDGER_CODE = [
     "ledger/__init__.py",
     "ledger/cli.py",
@@ -31,8 +33,8 @@ def _ledger_claims_module():
 # Before the DAG is built: a claims file with a duplicate id, a malformed threshold or a metric
 # that no declared results table holds stops the workflow here, naming the entry.
 _claims = _ledger_claims_module()
-LEDGER_CLAIM_FILES = [str(p) for p in _claims.claim_files(LEDGER["claims_dir"])]
-_claims.check_selects(_claims.load_claims(LEDGER["claims_dir"]), RESULTS_TABLES)
+LEDGER_CLAIM_FILES = [str(p) for p in _claims.claim_files(LEDGER_CLAIMS)]
+_claims.check_selects(_claims.load_claims(LEDGER_CLAIMS), RESULTS_TABLES)
 
 
 def get_ledger_collected(wildcards):
@@ -49,8 +51,8 @@ rule ledger_build:
         results=RESULTS_IN_DAG,
         collected=get_ledger_collected,
         claims=LEDGER_CLAIM_FILES,
-        schema=f"{LEDGER['claims_dir']}/schema.yaml",
-        catalog=f"{LEDGER['claims_dir']}/catalog.yaml",
+        schema=f"{LEDGER_CLAIMS}/schema.yaml",
+        catalog=f"{LEDGER_CLAIMS}/catalog.yaml",
         code=pkg_files(*LEDGER_CODE),
     output:
         ledger="results/ledger/ledger.parquet",
@@ -76,7 +78,7 @@ rule ledger_build:
         "results/benchmarks/ledger_build/ledger.tsv"
     threads: 1
     params:
-        cfg=canon(LEDGER),
+        cfg=canon({**LEDGER, "claims_dir": LEDGER_CLAIMS}),
         declared=canon(RESULTS_TABLES),
         versions=lib_versions("pandas", "pyarrow", "jsonschema", "matplotlib"),
     shell:
