@@ -64,13 +64,19 @@ def canonical(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(exact + floats, kind="mergesort").reset_index(drop=True)
 
 
-def compare_frames(before: pd.DataFrame, after: pd.DataFrame, rtol: float, atol: float) -> list[str]:
+def compare_frames(
+    before: pd.DataFrame, after: pd.DataFrame, rtol: float, atol: float
+) -> list[str]:
     """Differences between two prepared tables, as lines of text (empty: the same)."""
     if set(before.columns) != set(after.columns):
         return [f"columns differ: only before {sorted(set(before.columns) - set(after.columns))}, "
                 f"only after {sorted(set(after.columns) - set(before.columns))}"]  # fmt: skip
     a, b = canonical(before), canonical(after)
-    floats = [c for c in a.columns if pd.api.types.is_float_dtype(a[c]) or pd.api.types.is_float_dtype(b[c])]
+    floats = [
+        c
+        for c in a.columns
+        if pd.api.types.is_float_dtype(a[c]) or pd.api.types.is_float_dtype(b[c])
+    ]
     exact = [c for c in a.columns if c not in floats]
     if len(a) != len(b):
         merged = a[exact].merge(b[exact], how="outer", indicator=True)

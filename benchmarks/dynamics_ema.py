@@ -39,8 +39,14 @@ MODELS = {
 
 def step_time(build, dataset, decays, steps: int, batch: int) -> float:
     torch.manual_seed(0)
-    cfg = TrainConfig(steps=steps, batch_size=batch, ema_decay=decays, device="cpu", log_every=steps,
-                      checkpoint_every=10**9)
+    cfg = TrainConfig(
+        steps=steps,
+        batch_size=batch,
+        ema_decay=decays,
+        device="cpu",
+        log_every=steps,
+        checkpoint_every=10**9,
+    )
     model = build()
     t0 = time.perf_counter()
     Trainer(cfg).fit(model, dataset)
@@ -78,16 +84,30 @@ def main() -> None:
     t1, t3 = min(one), min(three)
     upd = ema_update_time(build)
     commit, dirty = git_state()
-    print(json.dumps({
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "commit": commit, "dirty": dirty, "machine": platform.processor() or platform.machine(),
-        "loadavg_1min_after": os.getloadavg()[0], "model": args.model,
-        "params": sum(q.numel() for q in build().parameters()), "batch": args.batch,
-        "steps": args.steps, "repeats": args.repeats, "threads": args.threads,
-        "step_s_one_decay": t1, "step_s_three_decays": t3,
-        "extra_share": t3 / t1 - 1.0, "ema_update_s": upd, "extra_share_from_update": 2 * upd / t1,
-        "one_decay_all": one, "three_decays_all": three,
-    }))
+    print(
+        json.dumps(
+            {
+                "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                "commit": commit,
+                "dirty": dirty,
+                "machine": platform.processor() or platform.machine(),
+                "loadavg_1min_after": os.getloadavg()[0],
+                "model": args.model,
+                "params": sum(q.numel() for q in build().parameters()),
+                "batch": args.batch,
+                "steps": args.steps,
+                "repeats": args.repeats,
+                "threads": args.threads,
+                "step_s_one_decay": t1,
+                "step_s_three_decays": t3,
+                "extra_share": t3 / t1 - 1.0,
+                "ema_update_s": upd,
+                "extra_share_from_update": 2 * upd / t1,
+                "one_decay_all": one,
+                "three_decays_all": three,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

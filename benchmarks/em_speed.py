@@ -63,7 +63,9 @@ def kmeans_case(n, d, k, std, repeats, devices):
     fns = {"sklearn": lambda: SkKMeans(k, init=init, n_init=1, algorithm="lloyd").fit(X)}
     fns["ours_numpy"] = lambda: KMeans(k, init=init, backend="numpy").fit(X)
     for dev in devices:
-        fns[f"ours_torch_{dev}"] = lambda dev=dev: KMeans(k, init=init, backend="torch", device=dev).fit(X)
+        fns[f"ours_torch_{dev}"] = lambda dev=dev: KMeans(
+            k, init=init, backend="torch", device=dev
+        ).fit(X)
     out = best_of(repeats, fns)
     ref = out["sklearn"][1]
     row = {"case": f"KMeans {n}x{d} k={k} std={std}", "n_iter": ref.n_iter_}
@@ -71,7 +73,13 @@ def kmeans_case(n, d, k, std, repeats, devices):
         row[name] = seconds
         if name != "sklearn":
             assert np.array_equal(model.labels_, ref.labels_), name
-            assert abs(inertia(X, model.cluster_centers_, model.labels_) - inertia(X, ref.cluster_centers_, ref.labels_)) <= 1e-8 * ref.inertia_
+            assert (
+                abs(
+                    inertia(X, model.cluster_centers_, model.labels_)
+                    - inertia(X, ref.cluster_centers_, ref.labels_)
+                )
+                <= 1e-8 * ref.inertia_
+            )
     return row
 
 
@@ -79,16 +87,29 @@ def gmm_case(n, d, k, tol, max_iter, repeats, devices):
     mix = sample_gmm(n, d, k, 0)
     hard = np.eye(k)[KMeans(k, n_init=1, random_state=0).fit(mix.X).labels_]
     nk, means, cov = estimate_parameters(NumpyOps(), mix.X, hard, 1e-6, "full")
-    kw = dict(weights_init=nk / n, means_init=means, precisions_init=np.linalg.inv(cov), tol=tol, max_iter=max_iter)
-    fns = {"sklearn": lambda: SkGMM(k, **kw).fit(mix.X), "ours_numpy": lambda: GaussianMixture(k, **kw).fit(mix.X)}
+    kw = dict(
+        weights_init=nk / n,
+        means_init=means,
+        precisions_init=np.linalg.inv(cov),
+        tol=tol,
+        max_iter=max_iter,
+    )
+    fns = {
+        "sklearn": lambda: SkGMM(k, **kw).fit(mix.X),
+        "ours_numpy": lambda: GaussianMixture(k, **kw).fit(mix.X),
+    }
     for dev in devices:
-        fns[f"ours_torch_{dev}"] = lambda dev=dev: GaussianMixture(k, backend="torch", device=dev, **kw).fit(mix.X)
+        fns[f"ours_torch_{dev}"] = lambda dev=dev: GaussianMixture(
+            k, backend="torch", device=dev, **kw
+        ).fit(mix.X)
     out = best_of(repeats, fns)
     ref = out["sklearn"][1]
     row = {"case": f"GMM full {n}x{d} K={k} tol={tol} max_iter={max_iter}", "n_iter": ref.n_iter_}
     for name, (seconds, model) in out.items():
         row[name] = seconds
-        assert model.n_iter_ == ref.n_iter_ and abs(model.lower_bound_ - ref.lower_bound_) < 1e-9, name
+        assert model.n_iter_ == ref.n_iter_ and abs(model.lower_bound_ - ref.lower_bound_) < 1e-9, (
+            name
+        )
     return row
 
 
@@ -98,13 +119,20 @@ def plsa_case(repeats, devices, max_iter=100):
 
     def ours(backend, dev="cpu"):
         return PLSA(10, max_iter=max_iter, tol=0, backend=backend, device=dev).fit(
-            corpus.counts, theta_init=theta0, phi_init=phi0)
+            corpus.counts, theta_init=theta0, phi_init=phi0
+        )
 
-    fns = {"sklearn": lambda: nmf_kl(corpus.counts, theta0, phi0, max_iter), "ours_numpy": lambda: ours("numpy")}
+    fns = {
+        "sklearn": lambda: nmf_kl(corpus.counts, theta0, phi0, max_iter),
+        "ours_numpy": lambda: ours("numpy"),
+    }
     for dev in devices:
         fns[f"ours_torch_{dev}"] = lambda dev=dev: ours("torch", dev)
     out = best_of(repeats, fns)
-    row = {"case": f"pLSA EM vs NMF-KL(mu) 1000x2000 K=10, {max_iter} iterations", "n_iter": max_iter}
+    row = {
+        "case": f"pLSA EM vs NMF-KL(mu) 1000x2000 K=10, {max_iter} iterations",
+        "n_iter": max_iter,
+    }
     row.update({name: seconds for name, (seconds, _) in out.items()})
     return row
 
@@ -114,9 +142,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="small shapes, for a smoke test")
-    parser.add_argument("--gpu-sizes", action="store_true", help="the issue's GPU shapes (CUDA only)")
+    parser.add_argument(
+        "--gpu-sizes", action="store_true", help="the issue's GPU shapes (CUDA only)"
+    )
     parser.add_argument("--out", default="results/benchmarks/em_speed.json")
-    parser.add_argument("--cases", nargs="+", choices=["kmeans", "gmm", "plsa"], default=["kmeans", "gmm", "plsa"])
+    parser.add_argument(
+        "--cases", nargs="+", choices=["kmeans", "gmm", "plsa"], default=["kmeans", "gmm", "plsa"]
+    )
     parser.add_argument("--no-torch", action="store_true", help="numpy backend and sklearn only")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -139,7 +171,9 @@ def main() -> None:
     for row in rows:
         for name in [k for k in row if k.startswith("ours")]:
             row[f"{name}/sklearn"] = row[name] / row["sklearn"]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     meta = {
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "commit": commit,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
@@ -151,7 +185,11 @@ def main() -> None:
     Path(args.out).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     print(json.dumps(meta))
     for row in rows:
-        print(" | ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        print(
+            " | ".join(
+                f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,11 @@ def bare(model: ImageEBM, x: torch.Tensor, steps: int) -> torch.Tensor:
             x = x + cfg.noise * torch.randn_like(x)
             x.requires_grad_(True)
             (g,) = torch.autograd.grad(model.energy(x).sum(), x)
-            x = (x - cfg.step_size * g.clamp(-cfg.grad_clip, cfg.grad_clip)).clamp(*cfg.clamp).detach()
+            x = (
+                (x - cfg.step_size * g.clamp(-cfg.grad_clip, cfg.grad_clip))
+                .clamp(*cfg.clamp)
+                .detach()
+            )
     return x
 
 
@@ -61,17 +65,23 @@ def main() -> None:
     device = torch.device(args.device)
     channels = 3 if args.size == 32 else 1
     torch.manual_seed(0)
-    model = ImageEBM(ImageEBMConfig(in_channels=channels, image_size=args.size, width=args.width)).to(device)
+    model = ImageEBM(
+        ImageEBMConfig(in_channels=channels, image_size=args.size, width=args.width)
+    ).to(device)
     x = torch.rand(args.batch, channels, args.size, args.size, device=device)
     commit, _ = git_state()
-    print(f"# {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, commit {commit[:8]}, {platform.node()}, "
-          f"{device}, {args.size}x{args.size}x{channels}, width {args.width}, batch {args.batch}, {args.steps} steps")
+    print(
+        f"# {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, commit {commit[:8]}, {platform.node()}, "
+        f"{device}, {args.size}x{args.size}x{channels}, width {args.width}, batch {args.batch}, {args.steps} steps"
+    )
     ours(model, x, 3), bare(model, x, 3)  # warm-up
     rates: dict[str, float] = {}
     for name, fn in [("bare", bare), ("ours", ours)] * 3:
         rates[name] = max(rates.get(name, 0.0), rate(fn, model, x, args.steps, device))
-    print(f"bare loop {rates['bare']:.1f} steps/s, ours {rates['ours']:.1f} steps/s, "
-          f"ours/bare {rates['ours'] / rates['bare']:.3f}")
+    print(
+        f"bare loop {rates['bare']:.1f} steps/s, ours {rates['ours']:.1f} steps/s, "
+        f"ours/bare {rates['ours'] / rates['bare']:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -71,12 +71,21 @@ def cooccur(ctx: dict) -> dict:
     ids = zipf_stream(n, v)
     doc = np.zeros(n, dtype=np.int32)
     cfg = CooccurConfig(window=10, max_memory_mb=4096 if not ctx["tiny"] else 64)
-    gpu, t_gpu = timed(lambda: sum(count_matrices(ids, doc, v, cfg, "unit", ctx["device"])), ctx["device"])
+    gpu, t_gpu = timed(
+        lambda: sum(count_matrices(ids, doc, v, cfg, "unit", ctx["device"])), ctx["device"]
+    )
     cpu, t_cpu = timed(lambda: sum(count_matrices(ids, doc, v, cfg, "unit", "cpu")), "cpu")
     ctx["counts"], ctx["stream"] = gpu.tocsr(), (n, v)
     diff = abs(gpu - cpu)
-    return {"tokens": n, "vocab": v, "nnz": int(gpu.nnz), "gpu_s": t_gpu, "cpu_s": t_cpu,
-            "speedup": t_cpu / t_gpu, "max_abs_count_diff": float(diff.max()) if diff.nnz else 0.0}
+    return {
+        "tokens": n,
+        "vocab": v,
+        "nnz": int(gpu.nnz),
+        "gpu_s": t_gpu,
+        "cpu_s": t_cpu,
+        "speedup": t_cpu / t_gpu,
+        "max_abs_count_diff": float(diff.max()) if diff.nnz else 0.0,
+    }
 
 
 @slot
@@ -91,15 +100,30 @@ def simpler_glove(ctx: dict) -> dict:
         raise RuntimeError("needs the cooccur slot's counts")
     counts = counts.tocoo()
     keep = (counts.row != counts.col) & (counts.data > 0)
-    unigrams = np.bincount(zipf_stream(*ctx["stream"]), minlength=counts.shape[0]).astype(np.int64) + 1
-    cooc = Cooccurrence(counts.row[keep].astype(np.int64), counts.col[keep].astype(np.int64),
-                        counts.data[keep].astype(np.float64), unigrams)
+    unigrams = (
+        np.bincount(zipf_stream(*ctx["stream"]), minlength=counts.shape[0]).astype(np.int64) + 1
+    )
+    cooc = Cooccurrence(
+        counts.row[keep].astype(np.int64),
+        counts.col[keep].astype(np.int64),
+        counts.data[keep].astype(np.float64),
+        unigrams,
+    )
     epochs = 30 if not ctx["tiny"] else 2
-    cfg = SimplerGloveConfig(dim=128 if not ctx["tiny"] else 8, epochs=epochs, device=ctx["device"],
-                             engine="torch", batch_size=1 << 20 if not ctx["tiny"] else 4096)
+    cfg = SimplerGloveConfig(
+        dim=128 if not ctx["tiny"] else 8,
+        epochs=epochs,
+        device=ctx["device"],
+        engine="torch",
+        batch_size=1 << 20 if not ctx["tiny"] else 4096,
+    )
     (vectors, history), seconds = timed(lambda: fit_simpler_glove(cooc, cfg, 0), ctx["device"])
-    return {"cells": int(keep.sum()), "epochs": epochs, "seconds": seconds,
-            "final_loss": float(history[-1]["loss"]) if history else float("nan")}
+    return {
+        "cells": int(keep.sum()),
+        "epochs": epochs,
+        "seconds": seconds,
+        "final_loss": float(history[-1]["loss"]) if history else float("nan"),
+    }
 
 
 def _sklearn_seconds_per_iter(estimator, x) -> float:
@@ -120,14 +144,29 @@ def kmeans(ctx: dict) -> dict:
     n, d, k, sub = (10_000_000, 64, 1024, 200_000) if not ctx["tiny"] else (4000, 8, 8, 1000)
     x = np.random.default_rng(0).standard_normal((n, d)).astype(np.float32)
     init = x[:k].copy()
-    ours = KMeans(k, init=init, n_init=1, max_iter=20, tol=0.0, backend="torch", device=ctx["device"],
-                  dtype="float32")
+    ours = KMeans(
+        k,
+        init=init,
+        n_init=1,
+        max_iter=20,
+        tol=0.0,
+        backend="torch",
+        device=ctx["device"],
+        dtype="float32",
+    )
     _, t_ours = timed(lambda: ours.fit(x), ctx["device"])
     sk = SkKMeans(k, init=init, n_init=1, max_iter=3, tol=0.0, algorithm="lloyd")
     per_iter = _sklearn_seconds_per_iter(sk, x[:sub]) * n / sub
     ours_per_iter = t_ours / max(1, ours.n_iter_)
-    return {"n": n, "d": d, "k": k, "ours_s_per_iter": ours_per_iter, "sklearn_s_per_iter": per_iter,
-            "speedup": per_iter / ours_per_iter, "inertia": float(ours.inertia_)}
+    return {
+        "n": n,
+        "d": d,
+        "k": k,
+        "ours_s_per_iter": ours_per_iter,
+        "sklearn_s_per_iter": per_iter,
+        "speedup": per_iter / ours_per_iter,
+        "inertia": float(ours.inertia_),
+    }
 
 
 @slot
@@ -141,14 +180,29 @@ def gmm(ctx: dict) -> dict:
     n, d, k, sub = (1_000_000, 64, 64, 50_000) if not ctx["tiny"] else (3000, 4, 4, 1000)
     rng = np.random.default_rng(0)
     x = (rng.standard_normal((n, d)) + 4 * rng.integers(0, k, n)[:, None] / k).astype(np.float64)
-    ours = GaussianMixture(k, max_iter=10, tol=0.0, init_params="random", random_state=0,
-                           backend="torch", device=ctx["device"], dtype="float32")
+    ours = GaussianMixture(
+        k,
+        max_iter=10,
+        tol=0.0,
+        init_params="random",
+        random_state=0,
+        backend="torch",
+        device=ctx["device"],
+        dtype="float32",
+    )
     _, t_ours = timed(lambda: ours.fit(x), ctx["device"])
     sk = SkGMM(k, max_iter=3, tol=0.0, init_params="random", random_state=0)
     per_iter = _sklearn_seconds_per_iter(sk, x[:sub]) * n / sub
     ours_per_iter = t_ours / max(1, ours.n_iter_)
-    return {"n": n, "d": d, "k": k, "ours_s_per_iter": ours_per_iter, "sklearn_s_per_iter": per_iter,
-            "speedup": per_iter / ours_per_iter, "lower_bound": float(ours.lower_bound_)}
+    return {
+        "n": n,
+        "d": d,
+        "k": k,
+        "ours_s_per_iter": ours_per_iter,
+        "sklearn_s_per_iter": per_iter,
+        "speedup": per_iter / ours_per_iter,
+        "lower_bound": float(ours.lower_bound_),
+    }
 
 
 def cifar10(ctx: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -174,22 +228,52 @@ def vqvae_cifar10(ctx: dict) -> dict:
     from pipeline.images.vqvae import VQVAE, VQVAEConfig
 
     train, test = cifar10(ctx)
-    cfg = VQVAEConfig(in_channels=3, hidden=128, res_hidden=32, n_res=2, downsample=2, codebook_size=512,
-                      code_dim=64, ema_codebook=True) if not ctx["tiny"] else VQVAEConfig(
-        in_channels=3, hidden=8, res_hidden=4, n_res=1, downsample=2, codebook_size=16, code_dim=4)
+    cfg = (
+        VQVAEConfig(
+            in_channels=3,
+            hidden=128,
+            res_hidden=32,
+            n_res=2,
+            downsample=2,
+            codebook_size=512,
+            code_dim=64,
+            ema_codebook=True,
+        )
+        if not ctx["tiny"]
+        else VQVAEConfig(
+            in_channels=3,
+            hidden=8,
+            res_hidden=4,
+            n_res=1,
+            downsample=2,
+            codebook_size=16,
+            code_dim=4,
+        )
+    )
     steps, batch = (3000, 256) if not ctx["tiny"] else (4, 16)
     fast = ctx["device"].startswith("cuda")
     torch.manual_seed(0)
     model = VQVAE(cfg)
-    tc = TrainConfig(steps=steps, batch_size=batch, lr=1e-3, device="cuda" if fast else "cpu",
-                     log_every=steps, checkpoint_every=10**9, amp=fast, channels_last=fast)
+    tc = TrainConfig(
+        steps=steps,
+        batch_size=batch,
+        lr=1e-3,
+        device="cuda" if fast else "cpu",
+        log_every=steps,
+        checkpoint_every=10**9,
+        amp=fast,
+        channels_last=fast,
+    )
     result, seconds = timed(lambda: Trainer(tc).fit(model, ImageDataset(train)), ctx["device"])
     dev = torch.device(ctx["device"])
     with torch.no_grad():
         vq = result.ema.eval().to(dev)
         x = to_tensor(test).to(dev)
         out = [vq(b) for b in x.split(500)]
-        err = sum(float(((o["x_hat"].clamp(-1, 1) - b) ** 2).sum()) for o, b in zip(out, x.split(500), strict=True))
+        err = sum(
+            float(((o["x_hat"].clamp(-1, 1) - b) ** 2).sum())
+            for o, b in zip(out, x.split(500), strict=True)
+        )
         codes = torch.cat([o["codes"].flatten() for o in out])
     counts = torch.bincount(codes, minlength=cfg.codebook_size).double()
     p = counts[counts > 0] / counts.sum()
@@ -207,10 +291,16 @@ def vqvae_cifar10(ctx: dict) -> dict:
             opt.step()
 
     _, t_bare = timed(bare, ctx["device"])
-    return {"steps": steps, "batch": batch, "train_s": seconds, "images_per_s": steps * batch / seconds,
-            "bare_images_per_s": n_bare * batch / t_bare,
-            "nmse": err / x.numel() / float(x.var()), "perplexity": float(torch.exp(-(p * p.log()).sum())),
-            "data": "cifar10 jpeg q75" if ctx["cifar_zip"] else "random images (speed only)"}
+    return {
+        "steps": steps,
+        "batch": batch,
+        "train_s": seconds,
+        "images_per_s": steps * batch / seconds,
+        "bare_images_per_s": n_bare * batch / t_bare,
+        "nmse": err / x.numel() / float(x.var()),
+        "perplexity": float(torch.exp(-(p * p.log()).sum())),
+        "data": "cifar10 jpeg q75" if ctx["cifar_zip"] else "random images (speed only)",
+    }
 
 
 def cifar10_set(ctx: dict):
@@ -241,9 +331,13 @@ def ema_benefit_cifar10(ctx: dict) -> dict:
     from pipeline.dynamics.experiments import cifar10_ema_benefit, ema_benefit
 
     cfg = cifar10_ema_benefit("check" if not ctx["tiny"] else "smoke")
-    cfg = dataclasses.replace(cfg, epochs=15, last_epochs=10, device=ctx["device"].split(":")[0]) \
-        if not ctx["tiny"] else dataclasses.replace(cfg, epochs=1, last_epochs=1, device="cpu", num_workers=0,
-                                                    depth=8, width=4)
+    cfg = (
+        dataclasses.replace(cfg, epochs=15, last_epochs=10, device=ctx["device"].split(":")[0])
+        if not ctx["tiny"]
+        else dataclasses.replace(
+            cfg, epochs=1, last_epochs=1, device="cpu", num_workers=0, depth=8, width=4
+        )
+    )
     frame = ema_benefit(cfg, cifar10_set(ctx), seed=0)
     if not ctx["tiny"]:  # the E4.3 rows themselves, at the author's scale, for the ledger
         ctx["rows"].append(frame.assign(dataset="cifar10"))
@@ -265,10 +359,14 @@ def ebm_cifar10(ctx: dict) -> dict:
 
     ref = yaml.safe_load((REPO / "config/energy-reference.yaml").read_text())
     entry = ref["energy"]["image_ebm"]["datasets"]["cifar10"]
-    section = load_section(image_ebm.ImageEBMSection, json.dumps(entry), "energy.image_ebm.datasets.cifar10")
+    section = load_section(
+        image_ebm.ImageEBMSection, json.dumps(entry), "energy.image_ebm.datasets.cifar10"
+    )
     steps = 600 if not ctx["tiny"] else 5
     device = "cuda" if ctx["device"].startswith("cuda") else "cpu"
-    section = dataclasses.replace(section, train=dataclasses.replace(section.train, steps=steps, device=device))
+    section = dataclasses.replace(
+        section, train=dataclasses.replace(section.train, steps=steps, device=device)
+    )
     rows = image_ebm.gpu_check(section, ctx["tiny"], cifar10_set(ctx))
     ctx["rows"].append(pd.DataFrame([{k: v for k, v in r.items() if k != "device"} for r in rows]))
     return {r["metric"]: float(r["value"]) for r in rows}
@@ -283,9 +381,18 @@ def rows_for_ledger(report: dict) -> list[dict]:
     for name, figures in report["slots"].items():
         for metric, value in figures.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                rows.append({"experiment": f"gpu_{name}", "dataset": report["device_name"], "method": name,
-                             "implementation": "ours", "seed": 0, "step": -1, "metric": metric,
-                             "value": float(value)})
+                rows.append(
+                    {
+                        "experiment": f"gpu_{name}",
+                        "dataset": report["device_name"],
+                        "method": name,
+                        "implementation": "ours",
+                        "seed": 0,
+                        "step": -1,
+                        "metric": metric,
+                        "value": float(value),
+                    }
+                )
     return rows
 
 
@@ -294,24 +401,41 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tiny", action="store_true", help="tiny sizes (the CPU smoke test)")
     p.add_argument("--device", default="cuda", help="cuda (default) or cpu (only with --tiny)")
     p.add_argument("--only", nargs="*", choices=sorted(SLOTS), help="run only these slots")
-    p.add_argument("--cifar-zip", help="the mirror's cifar10_train_jpg_q75.zip (else random images)")
+    p.add_argument(
+        "--cifar-zip", help="the mirror's cifar10_train_jpg_q75.zip (else random images)"
+    )
     p.add_argument("--out", default="results/gpu_check.json")
     args = p.parse_args(argv)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
-        print("gpu_check: no CUDA device here (torch.cuda.is_available() is False); "
-              "run it on a machine with a GPU, or use --tiny --device cpu", file=sys.stderr)
+        print(
+            "gpu_check: no CUDA device here (torch.cuda.is_available() is False); "
+            "run it on a machine with a GPU, or use --tiny --device cpu",
+            file=sys.stderr,
+        )
         return 1
     if args.device == "cpu" and not args.tiny:
         print("gpu_check: --device cpu is only for the --tiny smoke run", file=sys.stderr)
         return 2
     ctx = {"tiny": args.tiny, "device": args.device, "cifar_zip": args.cifar_zip, "rows": []}
-    name = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or "cpu"
-    report = {"started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-              "device_name": name, "torch": torch.__version__, "tiny": args.tiny, "slots": {}, "errors": {}}
+    name = (
+        torch.cuda.get_device_name()
+        if args.device.startswith("cuda")
+        else platform.processor() or "cpu"
+    )
+    report = {
+        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "device_name": name,
+        "torch": torch.__version__,
+        "tiny": args.tiny,
+        "slots": {},
+        "errors": {},
+    }
     for slot_name in args.only or list(SLOTS):
         t0 = time.perf_counter()
         try:
-            report["slots"][slot_name] = SLOTS[slot_name](ctx) | {"wall_s": time.perf_counter() - t0}
+            report["slots"][slot_name] = SLOTS[slot_name](ctx) | {
+                "wall_s": time.perf_counter() - t0
+            }
             print(f"{slot_name}: {json.dumps(report['slots'][slot_name])}", flush=True)
         except Exception as exc:  # one slot failing must not lose the others' figures
             report["errors"][slot_name] = f"{type(exc).__name__}: {exc}"
@@ -324,8 +448,11 @@ def main(argv: list[str] | None = None) -> int:
     frames = [results_frame(rows_for_ledger(report))] + [results_frame(f) for f in ctx["rows"]]
     rows = pd.concat(frames, ignore_index=True)
     if len(rows):
-        write_results(rows, out.with_suffix(".parquet"),
-                      {"device": name, "torch": torch.__version__, "gpu_check": "benchmarks/gpu_check.py"})
+        write_results(
+            rows,
+            out.with_suffix(".parquet"),
+            {"device": name, "torch": torch.__version__, "gpu_check": "benchmarks/gpu_check.py"},
+        )
     print(f"gpu_check: {len(report['slots'])} slots, {len(report['errors'])} errors -> {out}")
     return 1 if report["errors"] else 0
 

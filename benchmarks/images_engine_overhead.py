@@ -41,8 +41,16 @@ def bare_loop(model, dataset, steps, batch, device) -> float:
 
 
 def engine(model, dataset, steps, batch, device, fast) -> float:
-    cfg = TrainConfig(steps=steps, batch_size=batch, device=device.type, log_every=steps,
-                      checkpoint_every=10**9, amp=fast, compile=fast, channels_last=fast)
+    cfg = TrainConfig(
+        steps=steps,
+        batch_size=batch,
+        device=device.type,
+        log_every=steps,
+        checkpoint_every=10**9,
+        amp=fast,
+        compile=fast,
+        channels_last=fast,
+    )
     t0 = time.perf_counter()
     Trainer(cfg).fit(model, dataset)
     if device.type == "cuda":
@@ -61,22 +69,36 @@ def main() -> None:
     torch.set_num_threads(1)
     device = torch.device(args.device)
     channels = 1 if args.size <= 28 else 3
-    images = np.random.default_rng(0).integers(0, 256, (4096, args.size, args.size, channels), dtype=np.uint8)
-    cfg = VQVAEConfig(in_channels=channels, hidden=32 if args.size == 8 else 128, res_hidden=16 if args.size == 8 else 32,
-                      downsample=1 if args.size <= 28 else 2, codebook_size=64 if args.size == 8 else 512,
-                      code_dim=16 if args.size == 8 else 64)
+    images = np.random.default_rng(0).integers(
+        0, 256, (4096, args.size, args.size, channels), dtype=np.uint8
+    )
+    cfg = VQVAEConfig(
+        in_channels=channels,
+        hidden=32 if args.size == 8 else 128,
+        res_hidden=16 if args.size == 8 else 32,
+        downsample=1 if args.size <= 28 else 2,
+        codebook_size=64 if args.size == 8 else 512,
+        code_dim=16 if args.size == 8 else 64,
+    )
     commit, _ = git_state()
-    print(f"# {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, commit {commit[:8]}, {platform.node()}, "
-          f"{device}, {args.size}x{args.size}x{channels}, batch {args.batch}, {args.steps} steps")
+    print(
+        f"# {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, commit {commit[:8]}, {platform.node()}, "
+        f"{device}, {args.size}x{args.size}x{channels}, batch {args.batch}, {args.steps} steps"
+    )
     rates = {}
     for name in ("bare", "engine", "bare", "engine"):  # interleaved, best of two against load drift
         torch.manual_seed(0)
         model = VQVAE(cfg)
         run = bare_loop if name == "bare" else engine
         extra = () if name == "bare" else (args.fast,)
-        rates[name] = max(rates.get(name, 0.0), run(model, ImageDataset(images), args.steps, args.batch, device, *extra))
-    print(f"bare loop {rates['bare']:.0f} img/s, engine {rates['engine']:.0f} img/s, "
-          f"engine/bare {rates['engine'] / rates['bare']:.2f}")
+        rates[name] = max(
+            rates.get(name, 0.0),
+            run(model, ImageDataset(images), args.steps, args.batch, device, *extra),
+        )
+    print(
+        f"bare loop {rates['bare']:.0f} img/s, engine {rates['engine']:.0f} img/s, "
+        f"engine/bare {rates['engine'] / rates['bare']:.2f}"
+    )
 
 
 if __name__ == "__main__":

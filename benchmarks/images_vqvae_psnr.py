@@ -31,17 +31,21 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     x = to_tensor(load_npz(args.data).x_test)
     commit, dirty = git_state()
-    print(f"# {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, commit {commit[:8]}"
-          f"{' (dirty)' if dirty else ''}, {platform.node()}, torch {torch.__version__}, "
-          f"{args.threads} thread(s), {len(x)} test images")
+    print(
+        f"# {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, commit {commit[:8]}"
+        f"{' (dirty)' if dirty else ''}, {platform.node()}, torch {torch.__version__}, "
+        f"{args.threads} thread(s), {len(x)} test images"
+    )
     for ema in (True, False):
         model, ckpt = load_model(args.checkpoint, VQVAE, ema=ema)
         t0 = time.perf_counter()
         m = reconstruction(model, x, 500, torch.device("cpu"))["metrics"]
-        print(f"{'ema' if ema else 'raw'}: step {ckpt['step']}, mse {m['mse']:.5f}, psnr {m['psnr']:.2f} dB, "
-              f"psnr(dec z) {m['psnr_continuous_z']:.2f} dB, nmse {m['nmse']:.4f}, "
-              f"perplexity {m['perplexity']:.1f}/{model.config.codebook_size}, codes used "
-              f"{m['codes_used']:.3f} ({time.perf_counter() - t0:.1f} s)")
+        print(
+            f"{'ema' if ema else 'raw'}: step {ckpt['step']}, mse {m['mse']:.5f}, psnr {m['psnr']:.2f} dB, "
+            f"psnr(dec z) {m['psnr_continuous_z']:.2f} dB, nmse {m['nmse']:.4f}, "
+            f"perplexity {m['perplexity']:.1f}/{model.config.codebook_size}, codes used "
+            f"{m['codes_used']:.3f} ({time.perf_counter() - t0:.1f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -68,8 +68,11 @@ def parallel(cmds: list[list[str]]) -> dict:
     records = [_time_record(o) for o in outs]
     for o in outs:
         Path(o).unlink()
-    return {"wall_s": round(wall, 2), "cpu_s": round(sum(c for _, c in records), 2),
-            "peak_rss_mb": round(max(r for r, _ in records) / 1024)}
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(sum(c for _, c in records), 2),
+        "peak_rss_mb": round(max(r for r, _ in records) / 1024),
+    }
 
 
 def peer_per_offset_count(ids, doc, size, window, weighting):
@@ -91,7 +94,12 @@ def exact_harmonic_count(ids, doc, size, window):
     for d in range(1, window + 1):
         same = doc[:-d] == doc[d:]
         a, b = ids[:-d][same], ids[d:][same]
-        m = m + sp.coo_matrix((np.full(len(a), lcm // d, dtype=np.int64), (a, b)), shape=(size, size)).tocsr()
+        m = (
+            m
+            + sp.coo_matrix(
+                (np.full(len(a), lcm // d, dtype=np.int64), (a, b)), shape=(size, size)
+            ).tocsr()
+        )
     return (m + m.T).tocsr(), lcm
 
 
@@ -106,7 +114,9 @@ def max_relative_error(m: sp.csr_matrix, exact: sp.csr_matrix, lcm: int) -> floa
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--source", required=True)
     ap.add_argument("--format", default="wikiextractor")
     ap.add_argument("--tokenizer", default="text8")
@@ -116,49 +126,127 @@ def main() -> None:
     ap.add_argument("--max-memory-mb", type=int, default=1024)
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--skip-peer", action="store_true")
-    ap.add_argument("--reuse-corpus", action="store_true",
-                    help="reuse the shards and vocabulary already in --workdir (time counting only)")
+    ap.add_argument(
+        "--reuse-corpus",
+        action="store_true",
+        help="reuse the shards and vocabulary already in --workdir (time counting only)",
+    )
     args = ap.parse_args()
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-text-"))
     py = [sys.executable, "-m", "pipeline", "text"]
-    corpus_cfg = json.dumps({"language": "en", "format": args.format, "tokenizer": args.tokenizer, "shards": args.shards})
-    cooc_cfg = json.dumps({"window": args.window, "max_memory_mb": args.max_memory_mb, "device": "cpu"})
-    record = {"load_average_before": os.getloadavg(), "machine": f"{platform.node()} ({platform.processor() or platform.machine()}), "
-              f"{len(os.sched_getaffinity(0))} cores",
-              "commit": git_state()[0][:10], "date": time.strftime("%Y-%m-%d"), "args": vars(args)}
+    corpus_cfg = json.dumps(
+        {
+            "language": "en",
+            "format": args.format,
+            "tokenizer": args.tokenizer,
+            "shards": args.shards,
+        }
+    )
+    cooc_cfg = json.dumps(
+        {"window": args.window, "max_memory_mb": args.max_memory_mb, "device": "cpu"}
+    )
+    record = {
+        "load_average_before": os.getloadavg(),
+        "machine": f"{platform.node()} ({platform.processor() or platform.machine()}), "
+        f"{len(os.sched_getaffinity(0))} cores",
+        "commit": git_state()[0][:10],
+        "date": time.strftime("%Y-%m-%d"),
+        "args": vars(args),
+    }
 
     if args.reuse_corpus and not args.workdir:
         ap.error("--reuse-corpus needs --workdir")
     if not args.reuse_corpus:
-        record["prepare"] = timed([*py, "prepare-corpus", "--config", corpus_cfg, "--source", args.source,
-                                   "--shards-dir", str(work / "shards"), "--types", str(work / "types.parquet"),
-                                   "--stats", str(work / "stats.json"), "--threads", "2"])
+        record["prepare"] = timed(
+            [
+                *py,
+                "prepare-corpus",
+                "--config",
+                corpus_cfg,
+                "--source",
+                args.source,
+                "--shards-dir",
+                str(work / "shards"),
+                "--types",
+                str(work / "types.parquet"),
+                "--stats",
+                str(work / "stats.json"),
+                "--threads",
+                "2",
+            ]
+        )
     stats = json.loads((work / "stats.json").read_text())
     record["corpus"] = stats
     if not args.reuse_corpus:
         record["prepare"]["tokens_per_s"] = round(stats["tokens"] / record["prepare"]["wall_s"])
-        record["vocab"] = timed([*py, "build-vocabulary", "--config", json.dumps({"min_count": args.min_count}),
-                                 "--types", str(work / "types.parquet"), "--output", str(work / "vocab.parquet")])
+        record["vocab"] = timed(
+            [
+                *py,
+                "build-vocabulary",
+                "--config",
+                json.dumps({"min_count": args.min_count}),
+                "--types",
+                str(work / "types.parquet"),
+                "--output",
+                str(work / "vocab.parquet"),
+            ]
+        )
     for weighting in ("unit", "harmonic"):
         parts = [work / f"{weighting}-part-{k}.parquet" for k in range(args.shards)]
-        count = parallel([[*py, "count-cooccurrences", "--config", cooc_cfg, "--weighting", weighting,
-                           "--shard", str(work / "shards" / f"shard-{k}.parquet"), "--types",
-                           str(work / "types.parquet"), "--vocab", str(work / "vocab.parquet"),
-                           "--output", str(p)] for k, p in enumerate(parts)])
-        merge = timed([*py, "merge-cooccurrences", "--config", cooc_cfg, "--vocab", str(work / "vocab.parquet"),
-                       "--parts", *map(str, parts), "--output", str(work / f"{weighting}.parquet"),
-                       "--stats", str(work / f"{weighting}.stats.json")])
+        count = parallel(
+            [
+                [
+                    *py,
+                    "count-cooccurrences",
+                    "--config",
+                    cooc_cfg,
+                    "--weighting",
+                    weighting,
+                    "--shard",
+                    str(work / "shards" / f"shard-{k}.parquet"),
+                    "--types",
+                    str(work / "types.parquet"),
+                    "--vocab",
+                    str(work / "vocab.parquet"),
+                    "--output",
+                    str(p),
+                ]
+                for k, p in enumerate(parts)
+            ]
+        )
+        merge = timed(
+            [
+                *py,
+                "merge-cooccurrences",
+                "--config",
+                cooc_cfg,
+                "--vocab",
+                str(work / "vocab.parquet"),
+                "--parts",
+                *map(str, parts),
+                "--output",
+                str(work / f"{weighting}.parquet"),
+                "--stats",
+                str(work / f"{weighting}.stats.json"),
+            ]
+        )
         cstats = json.loads((work / f"{weighting}.stats.json").read_text())
-        record[weighting] = {"count": count, "merge": merge,
-                             "count_plus_merge_s": round(count["wall_s"] + merge["wall_s"], 2),
-                             "nnz": cstats["nnz"], "offdiagonal_total": cstats["offdiagonal_total"]}
+        record[weighting] = {
+            "count": count,
+            "merge": merge,
+            "count_plus_merge_s": round(count["wall_s"] + merge["wall_s"], 2),
+            "nnz": cstats["nnz"],
+            "offdiagonal_total": cstats["offdiagonal_total"],
+        }
 
     vocab = pq.read_table(work / "vocab.parquet", columns=["id", "type_id"])
     n_types = pq.ParquetFile(work / "types.parquet").metadata.num_rows
     mapping, size = type_to_vocab_map(vocab, n_types), vocab.num_rows
-    streams = [in_vocabulary_stream(*read_shard(work / "shards" / f"shard-{k}.parquet"), mapping)
-               for k in range(args.shards)]
+    streams = [
+        in_vocabulary_stream(*read_shard(work / "shards" / f"shard-{k}.parquet"), mapping)
+        for k in range(args.shards)
+    ]
     # One stream with shard-distinct document ids, for the peer count.
     ids = np.concatenate([s[0] for s in streams])
     doc = np.concatenate([s[1].astype(np.int64) + k * (1 << 31) for k, s in enumerate(streams)])
@@ -170,11 +258,18 @@ def main() -> None:
             peer = peer_per_offset_count(ids, doc, size, args.window, weighting)
             wall = time.perf_counter() - start
             ours = pq.read_table(work / f"{weighting}.parquet", columns=["i", "j", "x"])
-            mine = sp.csr_matrix((ours["x"].to_numpy(), (ours["i"].to_numpy(), ours["j"].to_numpy())), shape=(size, size))
+            mine = sp.csr_matrix(
+                (ours["x"].to_numpy(), (ours["i"].to_numpy(), ours["j"].to_numpy())),
+                shape=(size, size),
+            )
             diff = abs(mine - peer)
             record[weighting]["peer_wall_s"] = round(wall, 2)
-            record[weighting]["peer_peak_rss_mb_at_least"] = round(max(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024)
-            record[weighting]["ratio_ours_over_peer"] = round(record[weighting]["count_plus_merge_s"] / wall, 2)
+            record[weighting]["peer_peak_rss_mb_at_least"] = round(
+                max(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
+            )
+            record[weighting]["ratio_ours_over_peer"] = round(
+                record[weighting]["count_plus_merge_s"] / wall, 2
+            )
             rel = (diff.max() if diff.nnz else 0.0) / abs(peer).max()
             record[weighting]["max_relative_difference_to_peer"] = float(rel)
             record[weighting]["same_nonzeros_as_peer"] = bool(mine.nnz == peer.nnz)

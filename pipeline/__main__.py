@@ -9,13 +9,25 @@ import sys
 
 from pipeline.cli import run_main
 
-DOMAINS = ("text", "vectors", "em", "images", "estimators", "energy", "dynamics", "transport", "ledger")
+DOMAINS = (
+    "text",
+    "vectors",
+    "em",
+    "images",
+    "estimators",
+    "energy",
+    "dynamics",
+    "transport",
+    "ledger",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in DOMAINS:
-        print(f"usage: python -m pipeline {{{','.join(DOMAINS)}}} <verb> [options]", file=sys.stderr)
+        print(
+            f"usage: python -m pipeline {{{','.join(DOMAINS)}}} <verb> [options]", file=sys.stderr
+        )
         if argv and argv[0] not in ("-h", "--help"):
             print(f"error: unknown domain {argv[0]!r}", file=sys.stderr)
             return 2

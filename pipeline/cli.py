@@ -56,7 +56,9 @@ def load_section(cls: type, text: str, name: str = "config") -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - set(fields))
     if unknown:
-        raise ValueError(f"{name}: unknown key(s) {', '.join(unknown)}; expected some of {sorted(fields)}")
+        raise ValueError(
+            f"{name}: unknown key(s) {', '.join(unknown)}; expected some of {sorted(fields)}"
+        )
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for key, value in raw.items():

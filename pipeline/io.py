@@ -98,8 +98,14 @@ def check_text_head(head: bytes, name: str, limit: float = 0.0, key: str | None 
             "(UTF-16/32 without a byte-order mark, or a binary file?)"
         )
     if key is not None:
-        check_bad_share(name, nul, len(head), limit, key,
-                        f"{nul} NUL bytes (UTF-16/32 without a byte-order mark, or binary?)")
+        check_bad_share(
+            name,
+            nul,
+            len(head),
+            limit,
+            key,
+            f"{nul} NUL bytes (UTF-16/32 without a byte-order mark, or binary?)",
+        )
 
 
 def read_utf8_text(path: str | os.PathLike, what: str = "input") -> str:
@@ -187,5 +193,8 @@ def parquet_writer(
     only after it closes without error."""
     meta = dict(schema.metadata or {})
     meta.update({f"provenance.{k}".encode(): str(v).encode() for k, v in provenance.items()})
-    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema.with_metadata(meta), **kwargs) as writer:
+    with (
+        atomic_path(path) as tmp,
+        pq.ParquetWriter(tmp, schema.with_metadata(meta), **kwargs) as writer,
+    ):
         yield writer

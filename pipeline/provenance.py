@@ -20,7 +20,17 @@ from pathlib import Path
 
 from pipeline.io import sha256_file
 
-LIBRARIES = ("numpy", "scipy", "pandas", "pyarrow", "scikit-learn", "gensim", "torch", "jieba", "snakemake")
+LIBRARIES = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "scikit-learn",
+    "gensim",
+    "torch",
+    "jieba",
+    "snakemake",
+)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -39,11 +49,17 @@ def git_state() -> tuple[str, bool]:
     try:
         commit = subprocess.run(
             ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
-            capture_output=True, text=True, check=True, timeout=10,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         ).stdout.strip()
         status = subprocess.run(
             ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, check=True, timeout=10,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return "unknown", False
@@ -82,7 +98,9 @@ def collect(
         "git_commit": commit,
         "git_dirty": str(dirty).lower(),
         "config_hash": config_hash(config),
-        "config": config if isinstance(config, str) else json.dumps(config, sort_keys=True, default=str),
+        "config": config
+        if isinstance(config, str)
+        else json.dumps(config, sort_keys=True, default=str),
         "inputs_sha256": json.dumps(hashes, sort_keys=True),
         "library_versions": json.dumps(library_versions(), sort_keys=True),
         "device": device,

@@ -35,25 +35,34 @@ TEXT_COLUMNS = ["experiment", "dataset", "method", "implementation", "metric"]
 INT_COLUMNS = ["seed", "step"]
 
 #: Who computed a value. Extend here (one vocabulary for every domain), never per table.
-IMPLEMENTATIONS = frozenset({
-    "ours",  # this package, default backend
-    "ours-numpy",  # this package, NumPy / numba backend where a choice exists
-    "ours-torch",  # this package, PyTorch backend
-    "torch",  # a bare PyTorch peer loop written in the same benchmark
-    "sklearn",
-    "gensim",
-    "pot",
-    "scipy",
-    "glove-c",  # Stanford's / the author's C tools (figures from anchors.md)
-    "exact",  # closed form, enumeration or quadrature
-    "author",  # a figure quoted from the post
-})
+IMPLEMENTATIONS = frozenset(
+    {
+        "ours",  # this package, default backend
+        "ours-numpy",  # this package, NumPy / numba backend where a choice exists
+        "ours-torch",  # this package, PyTorch backend
+        "torch",  # a bare PyTorch peer loop written in the same benchmark
+        "sklearn",
+        "gensim",
+        "pot",
+        "scipy",
+        "glove-c",  # Stanford's / the author's C tools (figures from anchors.md)
+        "exact",  # closed form, enumeration or quadrature
+        "author",  # a figure quoted from the post
+    }
+)
 
-SCHEMA = pa.schema([
-    ("experiment", pa.string()), ("dataset", pa.string()), ("method", pa.string()),
-    ("implementation", pa.string()), ("seed", pa.int64()), ("step", pa.int64()),
-    ("metric", pa.string()), ("value", pa.float64()),
-])
+SCHEMA = pa.schema(
+    [
+        ("experiment", pa.string()),
+        ("dataset", pa.string()),
+        ("method", pa.string()),
+        ("implementation", pa.string()),
+        ("seed", pa.int64()),
+        ("step", pa.int64()),
+        ("metric", pa.string()),
+        ("value", pa.float64()),
+    ]
+)
 
 
 def results_frame(rows: Iterable[Mapping] | pd.DataFrame, **constants) -> pd.DataFrame:
@@ -75,9 +84,11 @@ def validate(frame: pd.DataFrame, source: str = "results table") -> pd.DataFrame
     missing = [c for c in COLUMNS if c not in frame.columns]
     extra = [c for c in frame.columns if c not in COLUMNS]
     if missing or extra:
-        raise DataError(f"{source}: columns {list(frame.columns)}; expected exactly {COLUMNS}"
-                        + (f" (missing {missing})" if missing else "")
-                        + (f" (unexpected {extra})" if extra else ""))
+        raise DataError(
+            f"{source}: columns {list(frame.columns)}; expected exactly {COLUMNS}"
+            + (f" (missing {missing})" if missing else "")
+            + (f" (unexpected {extra})" if extra else "")
+        )
     frame = frame[COLUMNS].copy()
     for key in TEXT_COLUMNS:
         if frame[key].isna().any():
@@ -91,13 +102,19 @@ def validate(frame: pd.DataFrame, source: str = "results table") -> pd.DataFrame
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype("float64")
     unknown = sorted(set(frame["implementation"]) - IMPLEMENTATIONS)
     if unknown:
-        raise DataError(f"{source}: implementation {unknown} not in the vocabulary "
-                        f"{sorted(IMPLEMENTATIONS)} (pipeline/tables.py)")
+        raise DataError(
+            f"{source}: implementation {unknown} not in the vocabulary "
+            f"{sorted(IMPLEMENTATIONS)} (pipeline/tables.py)"
+        )
     return frame.reset_index(drop=True)
 
 
-def write_results(frame: pd.DataFrame, path: str | os.PathLike, provenance: Mapping[str, str],
-                  html: str | os.PathLike | None = None) -> Path:
+def write_results(
+    frame: pd.DataFrame,
+    path: str | os.PathLike,
+    provenance: Mapping[str, str],
+    html: str | os.PathLike | None = None,
+) -> Path:
     """Validate and write a results table (Parquet, provenance in its metadata), atomically;
     optionally an HTML rendering for the report beside it."""
     frame = validate(frame, str(path))
@@ -114,8 +131,14 @@ def read_results(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> pd.D
         paths = [paths]
     frames = [validate(pd.read_parquet(require_file(p, "results table")), str(p)) for p in paths]
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            COLUMNS, ["object"] * 4 + ["int64"] * 2 + ["object", "float64"], strict=True)})
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype=t)
+                for c, t in zip(
+                    COLUMNS, ["object"] * 4 + ["int64"] * 2 + ["object", "float64"], strict=True
+                )
+            }
+        )
     return pd.concat(frames, ignore_index=True)
 
 

@@ -60,7 +60,12 @@ def _range(schema: dict) -> str:
 
 def describe(error, prefix: str) -> str:
     """One line for one ``jsonschema.ValidationError``: dotted key, value, expectation."""
-    key, schema, value, kind = _key(prefix, error.absolute_path), error.schema, error.instance, error.validator
+    key, schema, value, kind = (
+        _key(prefix, error.absolute_path),
+        error.schema,
+        error.instance,
+        error.validator,
+    )
     if kind == "additionalProperties" and isinstance(value, dict):
         known = set(schema.get("properties", {}))
         extra = sorted(k for k in value if k not in known)
@@ -81,8 +86,12 @@ def describe(error, prefix: str) -> str:
         return f"{key}: missing required key(s) {', '.join(missing)}"
     if kind == "pattern":
         return f"{key} = {_value(value)}: expected a string matching {schema['pattern']}"
-    sizes = {"minItems": "at least {} item(s)", "maxItems": "at most {} item(s)",
-             "minLength": "at least {} character(s)", "maxLength": "at most {} character(s)"}
+    sizes = {
+        "minItems": "at least {} item(s)",
+        "maxItems": "at most {} item(s)",
+        "minLength": "at least {} character(s)",
+        "maxLength": "at most {} character(s)",
+    }
     if kind in sizes:
         return f"{key} = {_value(value)}: expected {sizes[kind].format(error.validator_value)}"
     if kind == "uniqueItems":
@@ -99,10 +108,14 @@ def _validator(schema: dict, schema_path: Path):
         from urllib.parse import urlparse
         from urllib.request import url2pathname
 
-        return Resource.from_contents(yaml.safe_load(Path(url2pathname(urlparse(uri).path)).read_text()))
+        return Resource.from_contents(
+            yaml.safe_load(Path(url2pathname(urlparse(uri).path)).read_text())
+        )
 
     schema["$id"] = schema_path.resolve().as_uri()
-    registry = Registry(retrieve=retrieve).with_resource(schema["$id"], Resource.from_contents(schema))
+    registry = Registry(retrieve=retrieve).with_resource(
+        schema["$id"], Resource.from_contents(schema)
+    )
     base = Draft202012Validator
     validate_properties = base.VALIDATORS["properties"]
 
@@ -123,7 +136,10 @@ def validate_section(data, schema_path: str | os.PathLike, prefix: str = "") -> 
     section's dotted key, e.g. ``"vectors"``)."""
     schema_path = Path(schema_path)
     schema = yaml.safe_load(schema_path.read_text())
-    errors = sorted(_validator(schema, schema_path).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    errors = sorted(
+        _validator(schema, schema_path).iter_errors(data),
+        key=lambda e: [str(p) for p in e.absolute_path],
+    )
     if not errors:
         return
     lines = list(dict.fromkeys(describe(e, prefix) for e in errors))
@@ -146,7 +162,9 @@ def unpinned_mirrors(config: dict) -> list[str]:
     for name, dataset in (config.get("images", {}).get("datasets") or {}).items():
         data = dataset.get("data") if isinstance(dataset, dict) else None
         if isinstance(data, dict) and data.get("local_mirror"):
-            unpinned = sorted(f for f in (data.get("files") or {}).values() if f not in (data.get("sha256") or {}))
+            unpinned = sorted(
+                f for f in (data.get("files") or {}).values() if f not in (data.get("sha256") or {})
+            )
             if unpinned:
                 out.append(
                     f"images.datasets.{name}.data.local_mirror {data['local_mirror']!r}: no sha256 for "

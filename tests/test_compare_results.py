@@ -50,5 +50,12 @@ def test_renames_and_label_maps_apply_to_the_before_side(tmp_path):
     before = write(tmp_path / "a", old)
     after = write(tmp_path / "b", ROWS)
     assert compare_results.main([str(before), str(after)]) == 1
-    argv = [str(before), str(after), "--rename-column", "iteration=seed", "--map", "experiment:gmm_synthetic=E6.1"]
+    argv = [
+        str(before),
+        str(after),
+        "--rename-column",
+        "iteration=seed",
+        "--map",
+        "experiment:gmm_synthetic=E6.1",
+    ]
     assert compare_results.main(argv) == 0

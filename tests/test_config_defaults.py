@@ -105,7 +105,9 @@ def mismatches(schema, node, cls, dotted, root, mapped) -> list[str]:
         elif "default" not in prop:
             found.append(f"{name}: no default in the schema")
         elif plain(prop["default"]) != plain(default):
-            found.append(f"{name}: schema default {prop['default']!r} != {cls.__name__} default {default!r}")
+            found.append(
+                f"{name}: schema default {prop['default']!r} != {cls.__name__} default {default!r}"
+            )
     shared = root.get("properties", {})
     for key, field in fields.items():
         if key not in node.get("properties", {}) and key in shared and "default" in shared[key]:
@@ -115,7 +117,9 @@ def mismatches(schema, node, cls, dotted, root, mapped) -> list[str]:
     return found
 
 
-SCHEMA_DOMAINS = [d for d in DOMAINS if (REPO / "workflow" / "schemas" / f"{d}.schema.yaml").exists()]
+SCHEMA_DOMAINS = [
+    d for d in DOMAINS if (REPO / "workflow" / "schemas" / f"{d}.schema.yaml").exists()
+]
 
 
 @pytest.mark.parametrize("domain", SCHEMA_DOMAINS)
@@ -123,7 +127,9 @@ def test_schema_defaults_equal_dataclass_defaults(domain):
     sections = config_sections(domain)
     if not sections:
         if domain in PENDING:
-            pytest.skip(f"{domain}: CONFIG_SECTIONS pending (tests/test_config_defaults.py PENDING)")
+            pytest.skip(
+                f"{domain}: CONFIG_SECTIONS pending (tests/test_config_defaults.py PENDING)"
+            )
         pytest.fail(f"pipeline/{domain}/ defines no CONFIG_SECTIONS (see CONTRIBUTING.md)")
     schema = yaml.safe_load((REPO / "workflow" / "schemas" / f"{domain}.schema.yaml").read_text())
     mapped = {f"{domain}.{k}".rstrip(".") for k in sections}
@@ -132,7 +138,9 @@ def test_schema_defaults_equal_dataclass_defaults(domain):
         dotted = f"{domain}.{section}".rstrip(".")
         found += mismatches(schema, schema_node(schema, section), cls, dotted, schema, mapped)
     if found and domain in PENDING:  # reported while the domain is being built, strict after
-        pytest.skip(f"{domain} (pending): schema and dataclass defaults differ: " + "; ".join(found))
+        pytest.skip(
+            f"{domain} (pending): schema and dataclass defaults differ: " + "; ".join(found)
+        )
     assert not found, "schema and dataclass defaults differ:\n" + "\n".join(found)
 
 

@@ -26,5 +26,7 @@ def test_cuda_without_a_gpu_names_the_key(monkeypatch):
 
 
 def test_unknown_device_names_the_key():
-    with pytest.raises(ValueError, match="train.device: expected one of auto, cpu, cuda, got 'tpu'"):
+    with pytest.raises(
+        ValueError, match="train.device: expected one of auto, cpu, cuda, got 'tpu'"
+    ):
         resolve_device("tpu", "train.device")

@@ -1,4 +1,4 @@
-"""environment.yml (conda users) and pyproject.toml (pip users) declare the same dependencies."""
+"""workflow/envs/pipeline.yaml (conda users, and every rule's conda env) and pyproject.toml (pip users) declare the same dependencies."""
 
 import re
 import tomllib
@@ -17,7 +17,7 @@ def _split(spec: str) -> tuple[str, str]:
 def test_environment_yml_matches_pyproject():
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     declared = dict(_split(s) for s in pyproject["project"]["dependencies"])
-    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    env = yaml.safe_load((REPO / "workflow/envs/pipeline.yaml").read_text())
     conda, pip = {}, {}
     for dep in env["dependencies"]:
         if isinstance(dep, dict):
@@ -35,7 +35,9 @@ def test_constraints_pin_every_dependency():
         if line and not line.startswith("#"):
             name, version = line.split("==")
             pins[name.lower().replace("_", "-")] = version
-    for spec in pyproject["project"]["dependencies"] + pyproject["project"]["optional-dependencies"]["dev"]:
+    for spec in (
+        pyproject["project"]["dependencies"] + pyproject["project"]["optional-dependencies"]["dev"]
+    ):
         name, _ = _split(spec)
         assert name in pins, f"{name} is not pinned in constraints.txt"
     assert pins["torch"] == "2.13.0"

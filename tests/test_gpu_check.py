@@ -18,8 +18,13 @@ SCRIPT = REPO / "benchmarks/gpu_check.py"
 @pytest.mark.slow
 def test_tiny_cpu_run_fills_every_slot(tmp_path):
     out = tmp_path / "gpu_check.json"
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--tiny", "--device", "cpu", "--out", str(out)],
-                          capture_output=True, text=True, timeout=900, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--tiny", "--device", "cpu", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
     sys.path.insert(0, str(REPO / "benchmarks"))
@@ -34,7 +39,12 @@ def test_tiny_cpu_run_fills_every_slot(tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal without CUDA")
 def test_without_cuda_it_refuses_at_once(tmp_path):
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path / "x.json")],
-                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--out", str(tmp_path / "x.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
     assert proc.returncode == 1 and "no CUDA device" in proc.stderr
     assert not (tmp_path / "x.json").exists()

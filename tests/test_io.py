@@ -28,7 +28,9 @@ def test_atomic_path_respects_umask(tmp_path):
 
 
 def test_provenance_round_trip(tmp_path):
-    path = write_table(pa.table({"a": [1]}), tmp_path / "t.parquet", {"git_commit": "abc", "device": "cpu"})
+    path = write_table(
+        pa.table({"a": [1]}), tmp_path / "t.parquet", {"git_commit": "abc", "device": "cpu"}
+    )
     assert read_provenance(path) == {"git_commit": "abc", "device": "cpu"}
 
 
@@ -49,14 +51,18 @@ def test_empty_file_is_rejected(tmp_path):
 def test_html_table_for_the_report(tmp_path):
     from pipeline.io import write_html_table
 
-    path = write_html_table(pa.table({"metric": ["psnr"], "value": [31.4812345]}), tmp_path / "t.html")
+    path = write_html_table(
+        pa.table({"metric": ["psnr"], "value": [31.4812345]}), tmp_path / "t.html"
+    )
     html = path.read_text()
     assert "<table" in html and "psnr" in html and "31.4812" in html
 
 
 def test_check_bad_share_names_file_share_and_key():
     io.check_bad_share("f.txt", 1, 100, 0.01, "a.b.c", "1 bad byte")  # at the bound: fine
-    with pytest.raises(io.DataError, match=r"f.txt: 2 bad bytes of 100 \(2.0%\) exceed a.b.c = 0.01"):
+    with pytest.raises(
+        io.DataError, match=r"f.txt: 2 bad bytes of 100 \(2.0%\) exceed a.b.c = 0.01"
+    ):
         io.check_bad_share("f.txt", 2, 100, 0.01, "a.b.c", "2 bad bytes")
 
 
@@ -64,14 +70,18 @@ def test_check_bad_share_names_file_share_and_key():
 def test_read_utf8_text_refuses_wide_encodings(tmp_path, encoding):
     p = tmp_path / "questions.txt"
     p.write_bytes(": capital\nathens greece berlin germany\n".encode(encoding))
-    with pytest.raises(io.DataError, match=r"evaluation file '.*questions.txt': (starts with a UTF-|\d+ NUL byte)"):
+    with pytest.raises(
+        io.DataError, match=r"evaluation file '.*questions.txt': (starts with a UTF-|\d+ NUL byte)"
+    ):
         io.read_utf8_text(p, "evaluation file")
 
 
 def test_read_utf8_text_names_line_and_byte_of_other_encodings(tmp_path):
     p = tmp_path / "pairs.txt"
     p.write_bytes("tiger\tcat\t7.35\n老虎\t猫\t7.35\n".encode("gb18030"))
-    with pytest.raises(io.DataError, match=r"'.*pairs.txt' is not UTF-8: byte 0x.. at offset 15 \(line 2\)"):
+    with pytest.raises(
+        io.DataError, match=r"'.*pairs.txt' is not UTF-8: byte 0x.. at offset 15 \(line 2\)"
+    ):
         io.read_utf8_text(p, "evaluation file")
     p.write_bytes("\ufeff老虎\t猫\t7.35\r\n".encode("utf-8"))
     assert io.read_utf8_text(p).splitlines() == ["老虎\t猫\t7.35"]

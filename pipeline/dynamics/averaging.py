@@ -61,8 +61,9 @@ def train_without_ema(model: nn.Module, cfg: TrainConfig, dataset: Dataset) -> n
     """A bare PyTorch loop with no EMA at all: the engine's batches, Adam, seed and step order."""
     model = copy.deepcopy(model)
     torch.manual_seed(cfg.seed)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
-                           weight_decay=cfg.weight_decay)
+    opt = torch.optim.Adam(
+        model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay
+    )
     stream = batch_stream(dataset, cfg.batch_size, cfg.seed)
     model.train()
     for _ in range(cfg.steps):
@@ -79,11 +80,14 @@ def max_weight_difference(a: nn.Module, b: nn.Module) -> float:
     sa, sb = a.state_dict(), b.state_dict()
     if sa.keys() != sb.keys():
         raise ValueError("the two models have different weights")
-    return max(float((sa[k].double() - sb[k].double()).abs().max()) if sa[k].numel() else 0.0
-               for k in sa)
+    return max(
+        float((sa[k].double() - sb[k].double()).abs().max()) if sa[k].numel() else 0.0 for k in sa
+    )
 
 
-def apply_evaluate_restore(model: nn.Module, ema: nn.Module, test: tuple[torch.Tensor, torch.Tensor]) -> float:
+def apply_evaluate_restore(
+    model: nn.Module, ema: nn.Module, test: tuple[torch.Tensor, torch.Tensor]
+) -> float:
     """The post's ``apply_ema_weights()`` / ``reset_old_weights()`` round trip on ``model``: back
     up, load the EMA weights, evaluate, restore; returns the largest change left in the raw
     weights (0.0 = restored exactly)."""
@@ -110,18 +114,33 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return correct / len(x)
 
 
-def accuracy_per_epoch(model: nn.Module, cfg: TrainConfig, train: Dataset, x_test: torch.Tensor,
-                       y_test: torch.Tensor, epochs: int, work_dir: str | Path,
-                       threads: int = 1) -> dict[str, list[float]]:
+def accuracy_per_epoch(
+    model: nn.Module,
+    cfg: TrainConfig,
+    train: Dataset,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    epochs: int,
+    work_dir: str | Path,
+    threads: int = 1,
+) -> dict[str, list[float]]:
     """Train for ``epochs`` epochs; after each, the test accuracy of the raw model (``"none"``)
     and of each EMA (``"ema_<decay>"``). ``cfg.steps`` is ignored: an epoch is
     ``len(train) // cfg.batch_size`` steps."""
     per_epoch = len(train) // cfg.batch_size
     curves: dict[str, list[float]] = {}
     for epoch in range(1, epochs + 1):
-        step_cfg = TrainConfig(**{**_fields(cfg), "steps": epoch * per_epoch,
-                                  "checkpoint_every": per_epoch, "log_every": per_epoch})
-        result = Trainer(step_cfg, work_dir, threads, fingerprint="dynamics.ema_benefit").fit(model, train)
+        step_cfg = TrainConfig(
+            **{
+                **_fields(cfg),
+                "steps": epoch * per_epoch,
+                "checkpoint_every": per_epoch,
+                "log_every": per_epoch,
+            }
+        )
+        result = Trainer(step_cfg, work_dir, threads, fingerprint="dynamics.ema_benefit").fit(
+            model, train
+        )
         model = result.model
         evaluated = {"none": result.model} | {f"ema_{d:g}": m for d, m in result.emas.items()}
         for name, m in evaluated.items():
@@ -140,11 +159,17 @@ def curve_summary(curves: dict[str, list[float]], last: int) -> dict[str, dict[s
     out = {}
     for name, acc in curves.items():
         tail = np.asarray(acc[-last:])
-        out[name] = {"final_accuracy": float(acc[-1]), "last_epochs_std": float(tail.std(ddof=1))
-                     if len(tail) > 1 else 0.0, "last_epochs_mean": float(tail.mean())}
+        out[name] = {
+            "final_accuracy": float(acc[-1]),
+            "last_epochs_std": float(tail.std(ddof=1)) if len(tail) > 1 else 0.0,
+            "last_epochs_mean": float(tail.mean()),
+        }
     base = out["none"]
     for row in out.values():
         row["final_gain_over_none"] = row["final_accuracy"] - base["final_accuracy"]
-        row["std_ratio_to_none"] = (row["last_epochs_std"] / base["last_epochs_std"]
-                                    if base["last_epochs_std"] > 0 else float("nan"))
+        row["std_ratio_to_none"] = (
+            row["last_epochs_std"] / base["last_epochs_std"]
+            if base["last_epochs_std"] > 0
+            else float("nan")
+        )
     return out

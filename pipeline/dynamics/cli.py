@@ -35,7 +35,9 @@ def intermediate_variables(args: argparse.Namespace) -> None:
     from pipeline.dynamics import experiments
     from pipeline.images.datasets import load_npz
 
-    cfg = load_section(experiments.IntermediateConfig, args.config, "dynamics.intermediate_variables")
+    cfg = load_section(
+        experiments.IntermediateConfig, args.config, "dynamics.intermediate_variables"
+    )
     _threads(args.threads)
     frame = experiments.intermediate_variables(cfg, load_npz(args.data))
     tables.write_results(frame, args.output, collect(args.config, [args.data]), html=args.html)
@@ -97,15 +99,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = _parser(subparsers, "dirac-gan", "E4.4: the Dirac-GAN ODEs and a discrete check", dirac_gan)
     p.add_argument("--norms", required=True, help="figure: |theta(t)| over time")
     p.add_argument("--phase", required=True, help="figure: phase portraits")
-    _parser(subparsers, "intermediate-variables", "E4.1: hook and attribute readouts against by-hand",
-            intermediate_variables, data=True, threads=True)
-    _parser(subparsers, "ema-semantics", "E4.2: raw weights unchanged by EMA; closed-form shadow",
-            ema_semantics, data=True, threads=True)
-    p = _parser(subparsers, "ema-benefit", "E4.3: test accuracy per epoch, EMA decays side by side",
-                ema_benefit, data=True, threads=True)
+    _parser(
+        subparsers,
+        "intermediate-variables",
+        "E4.1: hook and attribute readouts against by-hand",
+        intermediate_variables,
+        data=True,
+        threads=True,
+    )
+    _parser(
+        subparsers,
+        "ema-semantics",
+        "E4.2: raw weights unchanged by EMA; closed-form shadow",
+        ema_semantics,
+        data=True,
+        threads=True,
+    )
+    p = _parser(
+        subparsers,
+        "ema-benefit",
+        "E4.3: test accuracy per epoch, EMA decays side by side",
+        ema_benefit,
+        data=True,
+        threads=True,
+    )
     p.add_argument("--seed", type=int, required=True)
-    p = _parser(subparsers, "plot-ema-benefit", "E4.3: accuracy curves over seeds and the summary rows",
-                plot_ema_benefit)
+    p = _parser(
+        subparsers,
+        "plot-ema-benefit",
+        "E4.3: accuracy curves over seeds and the summary rows",
+        plot_ema_benefit,
+    )
     p.add_argument("--inputs", nargs="+", required=True, help="the per-seed ema-benefit tables")
     p.add_argument("--figure", required=True)
-    _parser(subparsers, "loader-safety", "E4.5: DataLoader workers, duplicates and RNG streams", loader_safety)
+    _parser(
+        subparsers,
+        "loader-safety",
+        "E4.5: DataLoader workers, duplicates and RNG streams",
+        loader_safety,
+    )

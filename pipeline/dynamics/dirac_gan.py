@@ -81,8 +81,16 @@ def _check_finite(states: np.ndarray, times: np.ndarray, max_norm: float, what: 
         )
 
 
-def integrate(field: Field, state0: np.ndarray, t_end: float, n_eval: int, rtol: float = 1e-8,
-              atol: float = 1e-10, max_norm: float = 1e3, what: str = "ODE") -> tuple[np.ndarray, np.ndarray]:
+def integrate(
+    field: Field,
+    state0: np.ndarray,
+    t_end: float,
+    n_eval: int,
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    max_norm: float = 1e3,
+    what: str = "ODE",
+) -> tuple[np.ndarray, np.ndarray]:
     """Integrate with ``solve_ivp`` (RK45) on ``[0, t_end]``; returns ``(t (n,), states (n, 2d))``.
 
     Leaving the ball of radius ``max_norm`` stops the solver (a terminal event) and raises
@@ -94,12 +102,21 @@ def integrate(field: Field, state0: np.ndarray, t_end: float, n_eval: int, rtol:
 
     escape.terminal = True
     times = np.linspace(0.0, t_end, n_eval)
-    sol = solve_ivp(field, (0.0, t_end), np.asarray(state0, float), t_eval=times, rtol=rtol,
-                    atol=atol, events=escape)
+    sol = solve_ivp(
+        field,
+        (0.0, t_end),
+        np.asarray(state0, float),
+        t_eval=times,
+        rtol=rtol,
+        atol=atol,
+        events=escape,
+    )
     if sol.status == 1 or (sol.t_events[0].size and sol.t_events[0][0] < t_end):
         t = float(sol.t_events[0][0])
-        raise DivergenceError(f"{what} diverged: |(phi, theta)| reached max_norm {max_norm:g} at "
-                              f"t = {t:.4g}; lower the penalty weights or raise max_norm")
+        raise DivergenceError(
+            f"{what} diverged: |(phi, theta)| reached max_norm {max_norm:g} at "
+            f"t = {t:.4g}; lower the penalty weights or raise max_norm"
+        )
     if sol.status != 0:
         raise DivergenceError(f"{what}: solve_ivp failed ({sol.message})")
     states = sol.y.T
@@ -107,8 +124,15 @@ def integrate(field: Field, state0: np.ndarray, t_end: float, n_eval: int, rtol:
     return sol.t, states
 
 
-def simulate(field: Field, state0: np.ndarray, t_end: float, step_size: float, n_eval: int,
-             max_norm: float = 1e3, what: str = "simulated gradient") -> tuple[np.ndarray, np.ndarray]:
+def simulate(
+    field: Field,
+    state0: np.ndarray,
+    t_end: float,
+    step_size: float,
+    n_eval: int,
+    max_norm: float = 1e3,
+    what: str = "simulated gradient",
+) -> tuple[np.ndarray, np.ndarray]:
     """Simultaneous gradient steps ``s <- s + h f(s)`` (explicit Euler, what training does) up to
     ``t_end``; returns the states at ``n_eval`` evenly spaced steps as ``(t, states)``."""
     n_steps = max(1, int(round(t_end / step_size)))

@@ -15,15 +15,28 @@ from pipeline.dynamics.dirac_gan import Trajectory  # noqa: E402
 def dirac_gan_norms(paths: list[Trajectory]) -> plt.Figure:
     """|theta(t)| and |EMA(theta)(t)| over time, one panel per variant (ODE and discrete)."""
     variants = list(dict.fromkeys(p.variant for p in paths))
-    fig, axes = plt.subplots(1, len(variants), figsize=(3.2 * len(variants), 3.0), squeeze=False,
-                             sharex=True)
+    fig, axes = plt.subplots(
+        1, len(variants), figsize=(3.2 * len(variants), 3.0), squeeze=False, sharex=True
+    )
     for ax, variant in zip(axes[0], variants, strict=True):
         for p in (p for p in paths if p.variant == variant):
             style = "-" if p.method == "ode" else ":"
-            ax.plot(p.t, np.linalg.norm(p.theta, axis=1), style, color="C0", lw=1,
-                    label=f"|θ| {p.method}")
-            ax.plot(p.t, np.linalg.norm(p.theta_ema, axis=1), style, color="C1", lw=1.5,
-                    label=f"|EMA θ| {p.method}")
+            ax.plot(
+                p.t,
+                np.linalg.norm(p.theta, axis=1),
+                style,
+                color="C0",
+                lw=1,
+                label=f"|θ| {p.method}",
+            )
+            ax.plot(
+                p.t,
+                np.linalg.norm(p.theta_ema, axis=1),
+                style,
+                color="C1",
+                lw=1.5,
+                label=f"|EMA θ| {p.method}",
+            )
         ax.set_title(variant)
         ax.set_xlabel("t")
         ax.set_yscale("symlog", linthresh=1e-4)
@@ -54,8 +67,11 @@ def dirac_gan_phase(paths: list[Trajectory]) -> plt.Figure:
 
 def accuracy_curves(frame: pd.DataFrame) -> plt.Figure:
     """E4.3: test accuracy per epoch for each EMA decay (median over seeds, min-max band)."""
-    acc = frame[(frame["experiment"] == "E4.3") & (frame["metric"] == "test_accuracy")
-                & (frame["step"] >= 0)]
+    acc = frame[
+        (frame["experiment"] == "E4.3")
+        & (frame["metric"] == "test_accuracy")
+        & (frame["step"] >= 0)
+    ]
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for method, group in acc.groupby("method", sort=False):
         band = group.groupby("step")["value"].agg(["min", "median", "max"])

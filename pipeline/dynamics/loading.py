@@ -43,7 +43,9 @@ class IndexDataset(Dataset):
         return self.n
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        return torch.tensor([float(index), float(_worker_id()), self.rng.random()], dtype=torch.float64)
+        return torch.tensor(
+            [float(index), float(_worker_id()), self.rng.random()], dtype=torch.float64
+        )
 
 
 class NaiveStream(IterableDataset):
@@ -69,39 +71,59 @@ def check_workers(num_workers: int, key: str) -> int:
     """Warn (not hang, not fail) when ``num_workers`` exceeds the CPUs this process may use."""
     if num_workers < 0:
         raise ValueError(f"{key}: {num_workers} must be >= 0")
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cpus = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
     if num_workers > cpus:
-        log.warning("%s = %d exceeds the %d CPU(s) this machine allows: the workers time-share "
-                    "(slower, same results); every loader here has a timeout, so nothing hangs",
-                    key, num_workers, cpus)
+        log.warning(
+            "%s = %d exceeds the %d CPU(s) this machine allows: the workers time-share "
+            "(slower, same results); every loader here has a timeout, so nothing hangs",
+            key,
+            num_workers,
+            cpus,
+        )
     return num_workers
 
 
 def loader(dataset, num_workers: int, timeout_s: float, **kwargs) -> DataLoader:
     """A ``DataLoader`` that raises after ``timeout_s`` waiting for a worker instead of hanging."""
-    return DataLoader(dataset, num_workers=num_workers, timeout=timeout_s if num_workers else 0,
-                      **kwargs)
+    return DataLoader(
+        dataset, num_workers=num_workers, timeout=timeout_s if num_workers else 0, **kwargs
+    )
 
 
-def copies_per_item(dataset, n: int, num_workers: int, batch_size: int, timeout_s: float,
-                    generator: torch.Generator | None = None) -> np.ndarray:
+def copies_per_item(
+    dataset,
+    n: int,
+    num_workers: int,
+    batch_size: int,
+    timeout_s: float,
+    generator: torch.Generator | None = None,
+) -> np.ndarray:
     """How often each of the ``n`` items came out of one pass (one epoch) of the loader: (n,)."""
     counts: Counter = Counter()
     shuffle = generator is not None and not isinstance(dataset, IterableDataset)
-    for batch in loader(dataset, num_workers, timeout_s, batch_size=batch_size, shuffle=shuffle,
-                        generator=generator):
+    for batch in loader(
+        dataset, num_workers, timeout_s, batch_size=batch_size, shuffle=shuffle, generator=generator
+    ):
         ids = batch[:, 0] if batch.ndim == 2 else batch
         counts.update(int(i) for i in ids.tolist())
     return np.array([counts.get(i, 0) for i in range(n)])
 
 
-def worker_streams(n: int, num_workers: int, batch_size: int, seed: int, timeout_s: float,
-                   reseed: bool) -> dict[int, tuple[float, ...]]:
+def worker_streams(
+    n: int, num_workers: int, batch_size: int, seed: int, timeout_s: float, reseed: bool
+) -> dict[int, tuple[float, ...]]:
     """Each worker's sequence of draws from the parent-made generator, ``seed_worker`` or not."""
     draws: dict[int, list[float]] = defaultdict(list)
-    data = loader(IndexDataset(n, seed), num_workers, timeout_s, batch_size=batch_size,
-                  worker_init_fn=seed_worker if reseed else None,
-                  generator=torch.Generator().manual_seed(seed))
+    data = loader(
+        IndexDataset(n, seed),
+        num_workers,
+        timeout_s,
+        batch_size=batch_size,
+        worker_init_fn=seed_worker if reseed else None,
+        generator=torch.Generator().manual_seed(seed),
+    )
     for batch in data:
         for _, worker, draw in batch.tolist():
             draws[int(worker)].append(draw)
@@ -109,12 +131,26 @@ def worker_streams(n: int, num_workers: int, batch_size: int, seed: int, timeout
     return {w: tuple(v[:shortest]) for w, v in draws.items()}
 
 
-def epoch_batches(n: int, num_workers: int, batch_size: int, loader_seed: int, timeout_s: float,
-                  data_seed: int = 0) -> list[torch.Tensor]:
+def epoch_batches(
+    n: int,
+    num_workers: int,
+    batch_size: int,
+    loader_seed: int,
+    timeout_s: float,
+    data_seed: int = 0,
+) -> list[torch.Tensor]:
     """One shuffled epoch as the engine loads it (seeded generator, ``seed_worker``)."""
-    return list(loader(IndexDataset(n, data_seed), num_workers, timeout_s, batch_size=batch_size,
-                       shuffle=True, worker_init_fn=seed_worker,
-                       generator=torch.Generator().manual_seed(loader_seed)))
+    return list(
+        loader(
+            IndexDataset(n, data_seed),
+            num_workers,
+            timeout_s,
+            batch_size=batch_size,
+            shuffle=True,
+            worker_init_fn=seed_worker,
+            generator=torch.Generator().manual_seed(loader_seed),
+        )
+    )
 
 
 def same_batches(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:

@@ -240,7 +240,9 @@ class TorchOps:
         return self.torch.bincount(index, weights=weights, minlength=minlength).to(self.dtype)
 
     def group_sum(self, index, values, n_groups, weights=None):
-        out = self.torch.zeros((n_groups, values.shape[1]), dtype=values.dtype, device=values.device)
+        out = self.torch.zeros(
+            (n_groups, values.shape[1]), dtype=values.dtype, device=values.device
+        )
         src = values if weights is None else values * weights[:, None]
         return out.index_add_(0, index, src)
 

@@ -28,7 +28,11 @@ RUNS = {
     "plsa-corpus": (experiments.CorpusConfig, experiments.plsa_corpus, "seed"),
     "newton-gd": (experiments.NewtonConfig, experiments.newton_gd, None),
     "gmm-half-steps": (identities.HalfStepConfig, identities.gmm_half_steps, "seeds"),
-    "cross-entropy-identity": (identities.CrossEntropyConfig, identities.cross_entropy_identity, "seeds"),
+    "cross-entropy-identity": (
+        identities.CrossEntropyConfig,
+        identities.cross_entropy_identity,
+        "seeds",
+    ),
     "plsa-surrogate": (identities.SurrogateConfig, identities.plsa_surrogate, "seeds"),
     "gmm-vs-soft-kmeans": (identities.GmmSoftConfig, identities.gmm_vs_soft_kmeans, "seeds"),
 }
@@ -122,5 +126,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--input", required=True)
     p.add_argument("--output", required=True)
     p.set_defaults(func=plot)
-
-

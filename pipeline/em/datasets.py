@@ -42,7 +42,8 @@ def sample_gmm(n_samples: int, n_features: int, n_components: int, seed: int) ->
     means = rng.uniform(-6, 6, (n_components, n_features))
     cov = np.stack(
         [
-            0.5 * make_spd_matrix(n_features, random_state=seed * 1000 + k) + 0.2 * np.eye(n_features)
+            0.5 * make_spd_matrix(n_features, random_state=seed * 1000 + k)
+            + 0.2 * np.eye(n_features)
             for k in range(n_components)
         ]
     )

@@ -85,7 +85,9 @@ class GmmConfig:
 
     def __post_init__(self):
         if self.n_samples < self.n_components:
-            raise ValueError(f"n_samples={self.n_samples} must be >= n_components={self.n_components}")
+            raise ValueError(
+                f"n_samples={self.n_samples} must be >= n_components={self.n_components}"
+            )
 
 
 def gmm_synthetic(cfg: GmmConfig, seed: int) -> pd.DataFrame:
@@ -94,7 +96,9 @@ def gmm_synthetic(cfg: GmmConfig, seed: int) -> pd.DataFrame:
     X, k, rec = mix.X, cfg.n_components, Recorder("E6.1", "synthetic_gmm", seed)
     rec.add("truth", "exact", "mean_log_likelihood",
             mean_log_likelihood(X, mix.weights, mix.means, mix.covariances))  # fmt: skip
-    bayes = log_gaussian_prob(NumpyOps(), X, mix.means, np.linalg.cholesky(np.linalg.inv(mix.covariances)), "full")
+    bayes = log_gaussian_prob(
+        NumpyOps(), X, mix.means, np.linalg.cholesky(np.linalg.inv(mix.covariances)), "full"
+    )
     bayes_labels = (bayes + np.log(mix.weights)).argmax(1)  # the Bayes classifier of the truth
     rec.add("truth", "exact", "ari", adjusted_rand_score(mix.labels, bayes_labels))
     rng, best = np.random.RandomState(seed), {}
@@ -146,7 +150,9 @@ def kmeans_blobs(cfg: KMeansConfig, seed: int) -> pd.DataFrame:
     rec = Recorder("E8.4", f"blobs_std{cfg.cluster_std:g}", seed)
     init = kmeans_plusplus(X, cfg.n_clusters, seed)[0]
     kw = dict(init=init, max_iter=cfg.max_iter, tol=cfg.tol)
-    mine, t_mine = timed(KMeans(cfg.n_clusters, backend=cfg.backend, device=cfg.device, **kw).fit, X)
+    mine, t_mine = timed(
+        KMeans(cfg.n_clusters, backend=cfg.backend, device=cfg.device, **kw).fit, X
+    )
     ref, t_ref = timed(SkKMeans(cfg.n_clusters, n_init=1, algorithm="lloyd", **kw).fit, X)
 
     for impl, model, seconds in ((ours(cfg.backend), mine, t_mine), ("sklearn", ref, t_ref)):
@@ -154,7 +160,12 @@ def kmeans_blobs(cfg: KMeansConfig, seed: int) -> pd.DataFrame:
         rec.add("lloyd", impl, "n_iter", model.n_iter_)
         rec.add("lloyd", impl, "inertia", inertia(X, model.cluster_centers_, model.labels_))
         rec.add("lloyd", impl, "ari", adjusted_rand_score(y, model.labels_))
-    rec.add("lloyd_vs_sklearn", ours(cfg.backend), "labels_equal", float(np.array_equal(mine.labels_, ref.labels_)))
+    rec.add(
+        "lloyd_vs_sklearn",
+        ours(cfg.backend),
+        "labels_equal",
+        float(np.array_equal(mine.labels_, ref.labels_)),
+    )
     rel = abs(mine.inertia_ - inertia(X, ref.cluster_centers_, ref.labels_)) / mine.inertia_
     rec.add("lloyd_vs_sklearn", ours(cfg.backend), "inertia_rel_diff", rel)
     return rec.frame()
@@ -184,10 +195,22 @@ def soft_kmeans(cfg: SoftKMeansConfig, seed: int) -> pd.DataFrame:
             cfg.n_clusters, stiffness=M, init=init, max_iter=cfg.max_iter, backend=cfg.backend,
             device=cfg.device).fit, X)  # fmt: skip
         method = f"soft_M{M:g}"
-        rec.add(method, ours(cfg.backend), "centre_gap_to_lloyd", np.abs(model.cluster_centers_ - lloyd.cluster_centers_).max())
-        rec.add(method, ours(cfg.backend), "max_objective_increase", np.diff(model.objective_history_).max(initial=0.0))
+        rec.add(
+            method,
+            ours(cfg.backend),
+            "centre_gap_to_lloyd",
+            np.abs(model.cluster_centers_ - lloyd.cluster_centers_).max(),
+        )
+        rec.add(
+            method,
+            ours(cfg.backend),
+            "max_objective_increase",
+            np.diff(model.objective_history_).max(initial=0.0),
+        )
         rec.add(method, ours(cfg.backend), "n_iter", model.n_iter_)
-        rec.curve(method, ours(cfg.backend), "smoothed_objective", model.objective_history_ / len(X))
+        rec.curve(
+            method, ours(cfg.backend), "smoothed_objective", model.objective_history_ / len(X)
+        )
     return rec.frame()
 
 
@@ -246,12 +269,17 @@ def best_of_grid(solver: str, rates, counts, theta0, phi0, cfg):
 
 def plsa_synthetic(cfg: PlsaConfig, seed: int) -> pd.DataFrame:
     """posts.md E8.3: EM against the two gradient variants and NMF-KL on a corpus of known topics."""
-    corpus = datasets.lda_corpus(cfg.n_docs, cfg.n_words, cfg.n_topics, cfg.doc_length, cfg.alpha, cfg.beta, seed)
+    corpus = datasets.lda_corpus(
+        cfg.n_docs, cfg.n_words, cfg.n_topics, cfg.doc_length, cfg.alpha, cfg.beta, seed
+    )
     rec = Recorder("E8.3", "synthetic_lda", seed)
     theta0, phi0 = random_factors(cfg.n_docs, cfg.n_words, cfg.n_topics, seed)
     true_arg = corpus.theta.argmax(1)
     runs = [("em", [None])]
-    runs += [("projected_gradient", cfg.projected_gradient_rates), ("softmax_gradient", cfg.softmax_gradient_rates)]
+    runs += [
+        ("projected_gradient", cfg.projected_gradient_rates),
+        ("softmax_gradient", cfg.softmax_gradient_rates),
+    ]
     impl = ours(cfg.backend)
     for solver, rates in runs:
         final, lr, model, seconds = best_of_grid(solver, rates, corpus.counts, theta0, phi0, cfg)
@@ -260,11 +288,18 @@ def plsa_synthetic(cfg: PlsaConfig, seed: int) -> pd.DataFrame:
         rec.add(solver, impl, "neg_log_likelihood_per_token", final)
         rec.add(solver, impl, "max_objective_increase", np.diff(model.objective_history_).max())
         rec.add(solver, impl, "topic_tv_error", topic_error(model.components_, corpus.phi))
-        rec.add(solver, impl, "ari_doc_topic", adjusted_rand_score(true_arg, model.doc_topic_.argmax(1)))
+        rec.add(
+            solver, impl, "ari_doc_topic", adjusted_rand_score(true_arg, model.doc_topic_.argmax(1))
+        )
         rec.curve(solver, impl, "neg_log_likelihood_per_token", model.objective_history_)
     (theta, phi), seconds = timed(nmf_kl, corpus.counts, theta0, phi0, cfg.max_iter)
     rec.add("nmf_kl_mu", "sklearn", "fit_seconds", seconds)
-    rec.add("nmf_kl_mu", "sklearn", "neg_log_likelihood_per_token", -log_likelihood_per_token(corpus.counts, theta, phi))
+    rec.add(
+        "nmf_kl_mu",
+        "sklearn",
+        "neg_log_likelihood_per_token",
+        -log_likelihood_per_token(corpus.counts, theta, phi),
+    )
     rec.add("nmf_kl_mu", "sklearn", "topic_tv_error", topic_error(phi, corpus.phi))
     rec.add("nmf_kl_mu", "sklearn", "ari_doc_topic", adjusted_rand_score(true_arg, theta.argmax(1)))
     return rec.frame()
@@ -291,7 +326,9 @@ def real_data(cfg: RealDataConfig, seed: int) -> pd.DataFrame:
             for im, est in ((impl, GaussianMixture(k, covariance_type=ct, **mine)),
                             ("sklearn", SkGMM(k, covariance_type=ct, random_state=seed))):  # fmt: skip
                 model, _ = timed(est.fit, X)
-                rec.add(f"gmm_{ct}", im, "ari", adjusted_rand_score(y, model.predict(X)), dataset=name)
+                rec.add(
+                    f"gmm_{ct}", im, "ari", adjusted_rand_score(y, model.predict(X)), dataset=name
+                )
         for im, est in ((impl, KMeans(k, **mine)), ("sklearn", SkKMeans(k, n_init=1, random_state=seed))) \
                 if name in cfg.kmeans_datasets else ():  # fmt: skip
             model, _ = timed(est.fit, X)
@@ -301,7 +338,9 @@ def real_data(cfg: RealDataConfig, seed: int) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class CorpusConfig:
-    corpora: dict[str, int] = field(default_factory=lambda: {"lee_background": 10, "mini_newsgroup": 2})
+    corpora: dict[str, int] = field(
+        default_factory=lambda: {"lee_background": 10, "mini_newsgroup": 2}
+    )
     max_iter: int = 100
     lda_max_iter: int = 10
     projected_gradient_rates: tuple[float, ...] = (1e-4, 1e-3)
@@ -321,7 +360,9 @@ def plsa_corpus(cfg: CorpusConfig, seed: int) -> pd.DataFrame:
         plsa = PLSA(k, max_iter=cfg.max_iter, tol=0, backend=cfg.backend, device=cfg.device)
         model, t_plsa = timed(plsa.fit, counts, theta_init=theta0, phi_init=phi0)
         (nmf_theta, nmf_phi), t_nmf = timed(nmf_kl, counts, theta0, phi0, cfg.max_iter)
-        lda = LatentDirichletAllocation(k, max_iter=cfg.lda_max_iter, learning_method="batch", random_state=seed)
+        lda = LatentDirichletAllocation(
+            k, max_iter=cfg.lda_max_iter, learning_method="batch", random_state=seed
+        )
         lda, t_lda = timed(lda.fit, counts)
         lda_theta = lda.transform(counts)
         lda_phi = lda.components_ / lda.components_.sum(1, keepdims=True)
@@ -330,10 +371,22 @@ def plsa_corpus(cfg: CorpusConfig, seed: int) -> pd.DataFrame:
             ("nmf_kl_mu", "sklearn", (nmf_theta, nmf_phi), t_nmf),
             ("lda_batch_vb", "sklearn", (lda_theta, lda_phi), t_lda),
         ):
-            rec.add(method, impl, "log_likelihood_per_token", log_likelihood_per_token(counts, theta, phi), dataset=name)
+            rec.add(
+                method,
+                impl,
+                "log_likelihood_per_token",
+                log_likelihood_per_token(counts, theta, phi),
+                dataset=name,
+            )
             rec.add(method, impl, "fit_seconds", seconds, dataset=name)
             if corpus.labels is not None:
-                rec.add(method, impl, "ari", adjusted_rand_score(corpus.labels, theta.argmax(1)), dataset=name)
+                rec.add(
+                    method,
+                    impl,
+                    "ari",
+                    adjusted_rand_score(corpus.labels, theta.argmax(1)),
+                    dataset=name,
+                )
         rec.add("plsa_em", ours(cfg.backend), "max_objective_increase", np.diff(model.objective_history_).max(),
                 dataset=name)  # fmt: skip
         for solver, rates in (("projected_gradient", cfg.projected_gradient_rates),
@@ -384,7 +437,10 @@ def newton_gd(cfg: NewtonConfig) -> pd.DataFrame:
         for x0 in starts:
             label = f"{name}@{','.join(f'{v:g}' for v in x0)}"
             paths = {"newton": newton.newton(fn, x0, backend=cfg.backend)}
-            trials = [(newton.gradient_descent(fn, x0, h, cfg.max_iter, cfg.backend), h) for h in cfg.gd_steps]
+            trials = [
+                (newton.gradient_descent(fn, x0, h, cfg.max_iter, cfg.backend), h)
+                for h in cfg.gd_steps
+            ]
             # Best step: the fastest to converge; if none converges, the lowest final ‖∇f‖.
             path, step = min(trials, key=lambda t: (
                 not t[0][-1, -1] < newton.TOL_GRAD, len(t[0]) if t[0][-1, -1] < newton.TOL_GRAD
@@ -393,12 +449,36 @@ def newton_gd(cfg: NewtonConfig) -> pd.DataFrame:
             rec.add("gradient_descent", ours(cfg.backend), "best_step", step, dataset=label)
             for method, p in paths.items():
                 rec.add(method, ours(cfg.backend), "iterations", len(p) - 1, dataset=label)
-                rec.add(method, ours(cfg.backend), "converged", float(p[-1, -1] < newton.TOL_GRAD), dataset=label)
+                rec.add(
+                    method,
+                    ours(cfg.backend),
+                    "converged",
+                    float(p[-1, -1] < newton.TOL_GRAD),
+                    dataset=label,
+                )
                 rec.add(method, ours(cfg.backend), "final_f", p[-1, -2], dataset=label)
                 rec.add(method, ours(cfg.backend), "final_x0", p[-1, 0], dataset=label)
-                rec.add(method, ours(cfg.backend), "max_f_increase", np.diff(p[:, -2]).max(initial=-np.inf), dataset=label)
-                rec.add(method, ours(cfg.backend), "final_min_curvature", min_curvature(fn, p[-1, :-2]), dataset=label)
-                rec.add(method, ours(cfg.backend), "convergence_order", convergence_order(p[:, -1]), dataset=label)
+                rec.add(
+                    method,
+                    ours(cfg.backend),
+                    "max_f_increase",
+                    np.diff(p[:, -2]).max(initial=-np.inf),
+                    dataset=label,
+                )
+                rec.add(
+                    method,
+                    ours(cfg.backend),
+                    "final_min_curvature",
+                    min_curvature(fn, p[-1, :-2]),
+                    dataset=label,
+                )
+                rec.add(
+                    method,
+                    ours(cfg.backend),
+                    "convergence_order",
+                    convergence_order(p[:, -1]),
+                    dataset=label,
+                )
                 rec.curve(method, ours(cfg.backend), "grad_norm", p[:, -1], dataset=label)
                 rec.curve(method, ours(cfg.backend), "f", p[:, -2], dataset=label)
     return rec.frame()

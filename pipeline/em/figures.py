@@ -23,7 +23,9 @@ def _band(ax, curves: pd.DataFrame, label: str, **kw):
 def convergence_figure(runs: pd.DataFrame) -> plt.Figure:
     """EM objective against iteration: GMM log-likelihood (ours and sklearn), pLSA EM vs gradients."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    gmm = runs[(runs.experiment == "E6.1") & (runs.metric == "lower_bound") & (runs.method == "em_init0")]
+    gmm = runs[
+        (runs.experiment == "E6.1") & (runs.metric == "lower_bound") & (runs.method == "em_init0")
+    ]
     for (impl, seed), part in gmm.groupby(["implementation", "seed"]):
         ours = impl.startswith("ours")
         a.plot(part.step + 1, part.value, "-o" if ours else "x", color=f"C{seed % 10}",
@@ -35,10 +37,16 @@ def convergence_figure(runs: pd.DataFrame) -> plt.Figure:
     plsa = runs[synthetic & (runs.metric == "neg_log_likelihood_per_token") & (runs.step >= 0)]
     for method in sorted(plsa.method.unique()):
         _band(b, plsa[plsa.method == method], method)
-    nmf = runs[synthetic & (runs.method == "nmf_kl_mu") & (runs.metric == "neg_log_likelihood_per_token")]
+    nmf = runs[
+        synthetic & (runs.method == "nmf_kl_mu") & (runs.metric == "neg_log_likelihood_per_token")
+    ]
     if len(nmf):
         b.axhline(nmf.value.median(), color="k", linestyle=":", label="sklearn NMF-KL (final)")
-    b.set(xlabel="iteration", ylabel="S = −log-likelihood per token", title="pLSA: EM vs gradient (best step)")
+    b.set(
+        xlabel="iteration",
+        ylabel="S = −log-likelihood per token",
+        title="pLSA: EM vs gradient (best step)",
+    )
     b.set_yscale("log")
     if len(plsa):
         b.legend()
@@ -53,8 +61,19 @@ def soft_kmeans_figure(runs: pd.DataFrame) -> plt.Figure:
     gap = soft[soft.metric == "centre_gap_to_lloyd"].copy()
     gap["M"] = gap.method.str.removeprefix("soft_M").astype(float)
     g = gap.groupby("M")["value"]
-    a.errorbar(g.median().index, g.median().values, yerr=[g.median() - g.min(), g.max() - g.median()], marker="o")
-    a.set(xscale="log", yscale="log", xlabel="stiffness M", ylabel="max |c_soft − c_Lloyd|", title="M → ∞ gives Lloyd")
+    a.errorbar(
+        g.median().index,
+        g.median().values,
+        yerr=[g.median() - g.min(), g.max() - g.median()],
+        marker="o",
+    )
+    a.set(
+        xscale="log",
+        yscale="log",
+        xlabel="stiffness M",
+        ylabel="max |c_soft − c_Lloyd|",
+        title="M → ∞ gives Lloyd",
+    )
     curves = soft[soft.metric == "smoothed_objective"].copy()
     final = curves.groupby(["method", "seed"])["value"].transform("last")
     curves["value"] = curves.value - final + 1e-16  # distance to the last value, for a log axis
@@ -76,7 +95,13 @@ def newton_figure(runs: pd.DataFrame) -> plt.Figure:
         # one colour per function and start; a diverged path (‖∇f‖ = inf) ends where it blows up
         a.semilogy(part.step, np.clip(part.value, 1e-17, 1e13), label=f"{method}: {dataset}", color=colours[dataset],
                    linestyle="-" if method == "newton" else "--")  # fmt: skip
-    a.set(xscale="symlog", ylim=(1e-18, 1e14), xlabel="iteration", ylabel="‖∇f‖", title="Newton (solid) vs GD, best fixed step (dashed)")
+    a.set(
+        xscale="symlog",
+        ylim=(1e-18, 1e14),
+        xlabel="iteration",
+        ylabel="‖∇f‖",
+        title="Newton (solid) vs GD, best fixed step (dashed)",
+    )
     a.legend(fontsize=5, loc="upper right", ncol=2)
     fn = newton.FUNCTIONS["quartic"]
     grid = np.linspace(-2.2, 2.0, 400)
@@ -93,9 +118,13 @@ def newton_figure(runs: pd.DataFrame) -> plt.Figure:
 
 def timing_figure(runs: pd.DataFrame) -> plt.Figure:
     """Fit time of ours over scikit-learn's, per experiment and seed (same init, same stopping rule)."""
-    t = runs[(runs.metric == "fit_seconds") & (
-        ((runs.experiment == "E6.1") & (runs.dataset == "synthetic_gmm"))
-        | ((runs.experiment == "E8.4") & runs.dataset.str.startswith("blobs_std")))].copy()
+    t = runs[
+        (runs.metric == "fit_seconds")
+        & (
+            ((runs.experiment == "E6.1") & (runs.dataset == "synthetic_gmm"))
+            | ((runs.experiment == "E8.4") & runs.dataset.str.startswith("blobs_std"))
+        )
+    ].copy()
     t["experiment"] = np.where(t.experiment == "E6.1", "GMM (E6.1)", "K-means (E8.4)")
     keys = ["experiment", "dataset", "method", "seed"]
     ours = t[t.implementation.str.startswith("ours")].set_index(keys).value
@@ -105,7 +134,9 @@ def timing_figure(runs: pd.DataFrame) -> plt.Figure:
     names = sorted(ratio.experiment.unique())
     ax.boxplot([ratio[ratio.experiment == n].value for n in names], tick_labels=names)
     ax.axhline(1.0, color="k", linestyle=":")
-    ax.set(ylabel="time ours / time scikit-learn", title="CPU fit time ratio (below 1: ours faster)")
+    ax.set(
+        ylabel="time ours / time scikit-learn", title="CPU fit time ratio (below 1: ours faster)"
+    )
     fig.tight_layout()
     return fig
 
@@ -132,12 +163,28 @@ def half_steps_figure(runs: pd.DataFrame) -> plt.Figure:
         nll = part[part.metric == "marginal_nll"].sort_values("step")
         final = nll.value.iloc[-1]
         colour = f"C{seed % 10}"
-        a.semilogy(obj.step / 2, np.maximum(obj.value - final, 1e-16), color=colour, label=f"(17), seed {seed}")
+        a.semilogy(
+            obj.step / 2,
+            np.maximum(obj.value - final, 1e-16),
+            color=colour,
+            label=f"(17), seed {seed}",
+        )
         a.semilogy(nll.step / 2, np.maximum(nll.value - final, 1e-16), color=colour, linestyle=":")
         gap = obj.value.to_numpy() - nll.value.to_numpy()
         after_m, after_e = obj.step.to_numpy() % 2 == 0, obj.step.to_numpy() % 2 == 1
-        b.semilogy(obj.step[after_m] / 2, np.maximum(gap[after_m], 1e-17), color=colour, label=f"after M, seed {seed}")
-        b.semilogy(obj.step[after_e] / 2, np.maximum(np.abs(gap[after_e]), 1e-17), ".", color=colour, markersize=2)
+        b.semilogy(
+            obj.step[after_m] / 2,
+            np.maximum(gap[after_m], 1e-17),
+            color=colour,
+            label=f"after M, seed {seed}",
+        )
+        b.semilogy(
+            obj.step[after_e] / 2,
+            np.maximum(np.abs(gap[after_e]), 1e-17),
+            ".",
+            color=colour,
+            markersize=2,
+        )
     a.set(xlabel="EM iteration (half-steps at .5)", ylabel="value − final NLL",
           title="(17) (solid) never increases; NLL (dotted)")  # fmt: skip
     b.axhline(1e-10, color="k", linestyle=":", label="1e-10")
@@ -156,7 +203,10 @@ def gmm_soft_kmeans_figure(runs: pd.DataFrame) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     names = list(groups.groups)
     ax.boxplot([groups.get_group(n).values for n in names], tick_labels=names)
-    ax.set(ylabel="adjusted Rand index (seeds)", title="same blobs, same start: soft K-means beside GMM EM")
+    ax.set(
+        ylabel="adjusted Rand index (seeds)",
+        title="same blobs, same start: soft K-means beside GMM EM",
+    )
     ax.tick_params(axis="x", labelsize=7)
     fig.tight_layout()
     return fig
@@ -197,7 +247,11 @@ def headline(figure: str, runs: pd.DataFrame) -> str:
     if reduce == "ratio":
         keys = ["dataset", "method", "seed"]
         ours = rows[rows.implementation.str.startswith("ours")].set_index(keys).value
-        rows = (ours / rows[rows.implementation == "sklearn"].set_index(keys).value).dropna().to_frame()
+        rows = (
+            (ours / rows[rows.implementation == "sklearn"].set_index(keys).value)
+            .dropna()
+            .to_frame()
+        )
         reduce = "median"
     seeds = runs.loc[(runs.experiment == experiment) & (runs.seed >= 0), "seed"].nunique()
     value = f"{rows.value.agg(reduce):.3g}" if len(rows) else "no rows"
@@ -242,7 +296,9 @@ def band_html(table: pd.DataFrame) -> str:
     groups its rows under their dataset and method."""
     keys = ["dataset", "method", "metric"]
     names = list(pd.unique(table["experiment"]))
-    links = " · ".join(f'<a href="#{n}">{n}</a> ({(table.experiment == n).sum()} rows)' for n in names)
+    links = " · ".join(
+        f'<a href="#{n}">{n}</a> ({(table.experiment == n).sum()} rows)' for n in names
+    )
     style = "<style>td, th {white-space: nowrap; padding: 1px 6px; font-size: 90%}</style>"
     parts = [style, f"<p>{links}</p>"]
     for name in names:

@@ -201,7 +201,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_positive_int(self.n_init, "n_init")
         check_positive_int(self.max_iter, "max_iter", minimum=0)
         if self.covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(f"covariance_type={self.covariance_type!r}: expected one of {COVARIANCE_TYPES}")
+            raise ValueError(
+                f"covariance_type={self.covariance_type!r}: expected one of {COVARIANCE_TYPES}"
+            )
         if self.init_params not in INIT_PARAMS:
             raise ValueError(f"init_params={self.init_params!r}: expected one of {INIT_PARAMS}")
         if not np.isscalar(self.tol) or self.tol < 0:
@@ -235,7 +237,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """(weights, means, precision Cholesky) on the backend, from init_params or *_init."""
         user = (self.weights_init, self.means_init, self.precisions_init)
         if all(v is not None for v in user):
-            weights, means, pc = user[0], user[1], cholesky_from_precisions(user[2], self.covariance_type)
+            weights, means, pc = (
+                user[0],
+                user[1],
+                cholesky_from_precisions(user[2], self.covariance_type),
+            )
             return ops.asarray(weights), ops.asarray(means), ops.asarray(pc)
         resp = ops.asarray(self._initial_resp(X, rng))
         nk, means, cov = estimate_parameters(ops, Xb, resp, self.reg_covar, self.covariance_type)
@@ -295,7 +301,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.weights_, self.means_, self.precisions_cholesky_ = (ops.to_numpy(p) for p in params)
         self.precisions_ = precisions_from_cholesky(self.precisions_cholesky_, self.covariance_type)
         if cov is None:  # max_iter == 0: covariances from the initial precisions
-            cov = np.linalg.inv(self.precisions_) if self.covariance_type == "full" else 1 / self.precisions_
+            cov = (
+                np.linalg.inv(self.precisions_)
+                if self.covariance_type == "full"
+                else 1 / self.precisions_
+            )
         self.covariances_ = ops.to_numpy(cov)
 
     def fit(self, X, y=None):
@@ -340,12 +350,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         counts = rng.multinomial(n_samples, self.weights_)
         d = self.means_.shape[1]
         if self.covariance_type == "full":
-            parts = [rng.multivariate_normal(m, c, int(k)) for m, c, k in
-                     zip(self.means_, self.covariances_, counts, strict=True)]
+            parts = [
+                rng.multivariate_normal(m, c, int(k))
+                for m, c, k in zip(self.means_, self.covariances_, counts, strict=True)
+            ]
         else:
-            scale = self.covariances_ if self.covariance_type == "diag" else self.covariances_[:, None]
-            parts = [m + rng.standard_normal((int(k), d)) * np.sqrt(c) for m, c, k in
-                     zip(self.means_, np.broadcast_to(scale, self.means_.shape), counts, strict=True)]
+            scale = (
+                self.covariances_ if self.covariance_type == "diag" else self.covariances_[:, None]
+            )
+            parts = [
+                m + rng.standard_normal((int(k), d)) * np.sqrt(c)
+                for m, c, k in zip(
+                    self.means_, np.broadcast_to(scale, self.means_.shape), counts, strict=True
+                )
+            ]
         labels = np.concatenate([np.full(k, j, dtype=int) for j, k in enumerate(counts)])
         return np.vstack(parts), labels
 
@@ -369,4 +387,6 @@ def mean_log_likelihood(X, weights, means, covariances, covariance_type: str = "
     ops = NumpyOps()
     X = np.asarray(X, dtype=np.float64)
     pc = precision_cholesky(ops, np.asarray(covariances, dtype=np.float64), covariance_type)
-    return e_step(ops, X, np.asarray(weights, dtype=np.float64), np.asarray(means), pc, covariance_type)[0]
+    return e_step(
+        ops, X, np.asarray(weights, dtype=np.float64), np.asarray(means), pc, covariance_type
+    )[0]

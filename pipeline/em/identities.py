@@ -81,15 +81,21 @@ def gmm_half_steps(cfg: HalfStepConfig, seed: int) -> pd.DataFrame:
     resp = rng.uniform(size=(cfg.n_samples, cfg.n_components))
     resp /= resp.sum(axis=1)[:, None]
     ops = get_ops(cfg.backend, cfg.device)
-    log, (_, means, cov) = em_half_steps(ops, ops.asarray(mix.X), ops.asarray(resp), cfg.max_iter, cfg.tol)
+    log, (_, means, cov) = em_half_steps(
+        ops, ops.asarray(mix.X), ops.asarray(resp), cfg.max_iter, cfg.tol
+    )
     rec, impl = Recorder("E6.1", "overlapping_gmm", seed), ours(cfg.backend)
     n_iter = len(log) // 2
     rec.curve("em_half_steps", impl, "objective_17", log[:, 0])
     rec.curve("em_half_steps", impl, "marginal_nll", log[:, 1])
     rec.add("em_half_steps", impl, "n_iter", n_iter)
     rec.add("em_half_steps", impl, "max_objective_increase", np.diff(log[:, 0]).max())
-    rec.add("em_half_steps", impl, "max_gap_after_e_step", np.abs(log[1::2, 0] - log[1::2, 1]).max())
-    rec.add("em_half_steps", impl, "min_posterior_kl_after_m_step", (log[0::2, 0] - log[0::2, 1]).min())
+    rec.add(
+        "em_half_steps", impl, "max_gap_after_e_step", np.abs(log[1::2, 0] - log[1::2, 1]).max()
+    )
+    rec.add(
+        "em_half_steps", impl, "min_posterior_kl_after_m_step", (log[0::2, 0] - log[0::2, 1]).min()
+    )
     rec.add("em_half_steps", impl, "max_nll_increase", np.diff(log[1::2, 1]).max(initial=0.0))
     rec.add("em_half_steps", impl, "final_nll", log[-1, 1])
     # sklearn from the same random start: its initialisation is our first M-step.
@@ -131,7 +137,9 @@ def cross_entropy_identity(cfg: CrossEntropyConfig, seed: int) -> pd.DataFrame:
     per_sample = float(np.log(proba[x, y]).mean())
     p_x_hat = joint.sum(axis=1)
     cond = np.divide(joint, p_x_hat[:, None], out=np.zeros_like(joint), where=p_x_hat[:, None] > 0)
-    post_form = float((p_x_hat[:, None] * cond * np.log(proba)).sum())  # Σ_x p̃(x) Σ_y p̃(y|x) log p(y|x)
+    post_form = float(
+        (p_x_hat[:, None] * cond * np.log(proba)).sum()
+    )  # Σ_x p̃(x) Σ_y p̃(y|x) log p(y|x)
     free_form = float((joint[seen] * np.log(cond[seen])).sum())
     rec = Recorder("E6.3", "discrete_xy", seed)
     rec.add("logistic_regression", "ours", "log_likelihood_from_frequency_table", from_table)
@@ -179,7 +187,9 @@ def _surrogate_terms(counts, rows, cols, theta_n, phi_n):
 def plsa_surrogate(cfg: SurrogateConfig, seed: int) -> pd.DataFrame:
     """posts.md E8.5: S′ and (17) differ by Σ p̃ Σ C log C at every (Θ, Φ), so the closed-form
     M-step minimises both; at the iterate S′ touches S + H(C), and (17) equals S."""
-    corpus = datasets.lda_corpus(cfg.n_docs, cfg.n_words, cfg.n_topics, cfg.doc_length, cfg.alpha, cfg.beta, seed)
+    corpus = datasets.lda_corpus(
+        cfg.n_docs, cfg.n_words, cfg.n_topics, cfg.doc_length, cfg.alpha, cfg.beta, seed
+    )
     rows, cols, counts = to_coo(corpus.counts)
     ops, rng = get_ops("numpy"), np.random.default_rng(seed)
     theta, phi = random_factors(cfg.n_docs, cfg.n_words, cfg.n_topics, seed)
@@ -189,7 +199,10 @@ def plsa_surrogate(cfg: SurrogateConfig, seed: int) -> pd.DataFrame:
         neg_entropy = float((p[:, None] * weights * np.log(weights)).sum())
         new_theta, new_phi = em_step(ops, theta, phi, rows, cols, counts)
         points = [(new_theta, new_phi), (theta, phi)] + [
-            (rng.dirichlet(np.ones(cfg.n_topics), cfg.n_docs), rng.dirichlet(np.ones(cfg.n_words), cfg.n_topics))
+            (
+                rng.dirichlet(np.ones(cfg.n_topics), cfg.n_docs),
+                rng.dirichlet(np.ones(cfg.n_words), cfg.n_topics),
+            )
             for _ in range(cfg.random_points)
         ]
         offsets = np.array([jkl(*pt) - s_prime(*pt) for pt in points])
@@ -200,7 +213,13 @@ def plsa_surrogate(cfg: SurrogateConfig, seed: int) -> pd.DataFrame:
         jkl_gap = max(jkl_gap, abs(jkl(theta, phi) - s_now))
         theta, phi = new_theta, new_phi
     rec = Recorder("E8.5", "synthetic_lda", seed)
-    rec.add("plsa_em", "ours", "max_fd_gradient_gap", _plsa_tangency(cfg, corpus, seed), experiment="E8.2")
+    rec.add(
+        "plsa_em",
+        "ours",
+        "max_fd_gradient_gap",
+        _plsa_tangency(cfg, corpus, seed),
+        experiment="E8.2",
+    )
     rec.add("plsa_em", "ours", "max_offset_minus_neg_entropy", spread)
     rec.add("plsa_em", "ours", "min_surrogate_margin_of_m_step", margin)
     rec.add("plsa_em", "ours", "max_tangency_gap", tangency)
@@ -229,8 +248,12 @@ def _plsa_tangency(cfg: SurrogateConfig, corpus, seed: int) -> float:
     gaps, scale = [], max(np.abs(g_theta).max(), np.abs(g_phi).max())
     for _ in range(20):
         d, z, w = rng.integers(cfg.n_docs), rng.integers(cfg.n_topics), rng.integers(cfg.n_words)
-        fd_t = _central_difference(lambda t: objective(ops, t, phi, rows, cols, counts), theta, (d, z))
-        fd_p = _central_difference(lambda f: objective(ops, theta, f, rows, cols, counts), phi, (z, w))
+        fd_t = _central_difference(
+            lambda t: objective(ops, t, phi, rows, cols, counts), theta, (d, z)
+        )
+        fd_p = _central_difference(
+            lambda f: objective(ops, theta, f, rows, cols, counts), phi, (z, w)
+        )
         gaps += [abs(fd_t - g_theta[d, z]), abs(fd_p - g_phi[z, w])]
     return float(max(gaps) / scale)
 
@@ -254,7 +277,9 @@ def gmm_vs_soft_kmeans(cfg: GmmSoftConfig, seed: int) -> pd.DataFrame:
     ops, stiffness = get_ops(cfg.backend, cfg.device), 1.0 / (2 * var)
     soft_resp, _ = soft_assign(ops, ops.asarray(X), ops.asarray(init), stiffness)
     pc = ops.asarray(np.full(k, 1.0 / np.sqrt(var)))
-    _, log_resp = e_step(ops, ops.asarray(X), ops.asarray(np.full(k, 1.0 / k)), ops.asarray(init), pc, "spherical")
+    _, log_resp = e_step(
+        ops, ops.asarray(X), ops.asarray(np.full(k, 1.0 / k)), ops.asarray(init), pc, "spherical"
+    )
     rec, impl = Recorder("E8.5", "blobs_2d", seed), ours(cfg.backend)
     gap = np.abs(ops.to_numpy(soft_resp) - np.exp(ops.to_numpy(log_resp))).max()
     rec.add("soft_kmeans_vs_gmm_e_step", impl, "responsibility_gap", gap)

@@ -289,7 +289,9 @@ def inertia(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> float:
     return float(np.einsum("ij,ij->", diff, diff))
 
 
-class _CentroidEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+class _CentroidEstimator(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+):
     """Shared validation, prediction and distances of the two K-means estimators (the mixins in
     scikit-learn's own order for ``KMeans``)."""
 
@@ -322,7 +324,10 @@ class _CentroidEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Clus
         """Euclidean distances to every centre (n_samples, n_clusters), as scikit-learn's."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        X64, c64 = np.asarray(X, dtype=np.float64), np.asarray(self.cluster_centers_, dtype=np.float64)
+        X64, c64 = (
+            np.asarray(X, dtype=np.float64),
+            np.asarray(self.cluster_centers_, dtype=np.float64),
+        )
         d2 = (X64 * X64).sum(1)[:, None] - 2 * X64 @ c64.T + (c64 * c64).sum(1)[None]
         return np.sqrt(np.maximum(d2, 0.0))
 
@@ -443,7 +448,9 @@ class SoftKMeans(_CentroidEstimator):
         if not np.isscalar(self.stiffness) or not self.stiffness > 0:
             raise ValueError(f"stiffness={self.stiffness!r}: expected a number > 0")
         ops = check_backend_params(self)
-        start = initial_centers(X, self.n_clusters, self.init, check_random_state(self.random_state))
+        start = initial_centers(
+            X, self.n_clusters, self.init, check_random_state(self.random_state)
+        )
         Xb, centers = ops.asarray(X), ops.asarray(start)
         history, self.converged_ = [], False
         for _ in range(self.max_iter):
@@ -467,6 +474,7 @@ class SoftKMeans(_CentroidEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         ops = check_backend_params(self)
-        _, objective = soft_assign(ops, ops.asarray(X), ops.asarray(self.cluster_centers_),
-                                   float(self.stiffness))
+        _, objective = soft_assign(
+            ops, ops.asarray(X), ops.asarray(self.cluster_centers_), float(self.stiffness)
+        )
         return -objective

@@ -85,7 +85,9 @@ QUARTIC_CRITICAL = tuple(sorted(np.roots([4.0, 0.0, -6.0, 1.0]).real))
 FUNCTIONS = {
     "quartic": TestFunction("quartic", quartic, _quartic_derivatives, (QUARTIC_CRITICAL[0],)),
     "rosenbrock": TestFunction("rosenbrock", rosenbrock, _rosenbrock_derivatives, (1.0, 1.0)),
-    "ill_quadratic": TestFunction("ill_quadratic", ill_quadratic, _quadratic_derivatives, (0.0, 0.0)),
+    "ill_quadratic": TestFunction(
+        "ill_quadratic", ill_quadratic, _quadratic_derivatives, (0.0, 0.0)
+    ),
     "log_cosh": TestFunction("log_cosh", log_cosh, _log_cosh_derivatives, (0.0,)),
 }
 
@@ -133,7 +135,9 @@ def _iterate(fn, x0, max_iter, backend, direction) -> np.ndarray:
     x = np.atleast_1d(np.asarray(x0, dtype=np.float64))
     rows = []
     for _ in range(max_iter + 1):
-        with np.errstate(over="ignore", invalid="ignore"):  # a too-large step diverges: recorded, not raised
+        with np.errstate(
+            over="ignore", invalid="ignore"
+        ):  # a too-large step diverges: recorded, not raised
             f, g, h = derivatives(fn, x, backend)
             rows.append([*x, f, float(np.linalg.norm(g))])
         if rows[-1][-1] < TOL_GRAD or not np.isfinite(f):

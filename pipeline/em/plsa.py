@@ -235,7 +235,13 @@ class PLSA(TransformerMixin, BaseEstimator):
         return tags
 
     def _counts(self, X, reset: bool):
-        X = validate_data(self, X, accept_sparse=("csr", "csc", "coo"), dtype=[np.float64, np.float32], reset=reset)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc", "coo"),
+            dtype=[np.float64, np.float32],
+            reset=reset,
+        )
         check_non_negative(X, "PLSA (input X)")
         empty = np.flatnonzero(np.asarray(X.sum(axis=1)).ravel() == 0)
         if len(empty):
@@ -299,5 +305,10 @@ class PLSA(TransformerMixin, BaseEstimator):
         theta = self.transform(X)
         ops = check_backend_params(self)
         rows, cols, counts = to_coo(self._counts(X, reset=False))
-        args = (ops.asarray(theta), ops.asarray(self.components_), ops.asindex(rows), ops.asindex(cols))
+        args = (
+            ops.asarray(theta),
+            ops.asarray(self.components_),
+            ops.asindex(rows),
+            ops.asindex(cols),
+        )
         return -objective(ops, *args, ops.asarray(counts))

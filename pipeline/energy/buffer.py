@@ -15,12 +15,20 @@ def check_share(share: float, key: str) -> float:
     """``share`` as a float, or ``ValueError`` naming ``key`` when it is outside [0, 1]."""
     share = float(share)
     if not 0.0 <= share <= 1.0:
-        raise ValueError(f"{key}: {share} must lie in [0, 1] (share of chains restarted from the buffer)")
+        raise ValueError(
+            f"{key}: {share} must lie in [0, 1] (share of chains restarted from the buffer)"
+        )
     return share
 
 
-def uniform(n: int, shape: tuple[int, ...], low: float, high: float,
-            generator: torch.Generator | None = None, device="cpu") -> torch.Tensor:
+def uniform(
+    n: int,
+    shape: tuple[int, ...],
+    low: float,
+    high: float,
+    generator: torch.Generator | None = None,
+    device="cpu",
+) -> torch.Tensor:
     """``n`` draws from the uniform distribution on [low, high]^shape."""
     return low + (high - low) * torch.rand((n, *shape), generator=generator, device=device)
 
@@ -28,8 +36,15 @@ def uniform(n: int, shape: tuple[int, ...], low: float, high: float,
 class ReplayBuffer:
     """FIFO store of past chain ends; :meth:`init` draws a batch of chain starts."""
 
-    def __init__(self, shape: tuple[int, ...], capacity: int = 10_000, replay_share: float = 0.95,
-                 low: float = 0.0, high: float = 1.0, key: str = "buffer"):
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        capacity: int = 10_000,
+        replay_share: float = 0.95,
+        low: float = 0.0,
+        high: float = 1.0,
+        key: str = "buffer",
+    ):
         if int(capacity) != capacity or capacity < 1:
             raise ValueError(f"{key}.capacity: {capacity} must be an integer >= 1")
         self.replay_share = check_share(replay_share, f"{key}.replay_share")
@@ -74,6 +89,8 @@ class ReplayBuffer:
     def load_state_dict(self, state: dict) -> None:
         data = state["data"]
         if tuple(data.shape[1:]) != self.shape or len(data) > self.capacity:
-            raise ValueError(f"replay buffer state of shape {tuple(data.shape)} does not fit "
-                             f"capacity {self.capacity} and sample shape {self.shape}")
+            raise ValueError(
+                f"replay buffer state of shape {tuple(data.shape)} does not fit "
+                f"capacity {self.capacity} and sample shape {self.shape}"
+            )
         self.data, self.position = data.clone(), int(state["position"])

@@ -65,16 +65,28 @@ def run_experiment(args: argparse.Namespace) -> None:
 def train_image(args: argparse.Namespace) -> None:
     from pipeline.images.datasets import load_npz
 
-    section = load_section(image_ebm.ImageEBMSection, args.config, f"energy.image_ebm.datasets.{args.dataset}")
+    section = load_section(
+        image_ebm.ImageEBMSection, args.config, f"energy.image_ebm.datasets.{args.dataset}"
+    )
     _threads(args.threads)
     data = load_npz(args.data)
     log.info("image EBM on %s, seed %d", args.dataset, args.seed)
     rows, diverged = image_ebm.train_image_ebm(
-        section, data, args.seed, args.output, lambda device: collect(args.config, [args.data], device),
-        args.threads)
+        section,
+        data,
+        args.seed,
+        args.output,
+        lambda device: collect(args.config, [args.data], device),
+        args.threads,
+    )
     rows = rows + [{"step": -1, "metric": "diverged_at_step", "value": diverged}]
-    table = results_frame([{"method": "training", **r} for r in rows], experiment=section.evaluate.experiment,
-                          dataset=args.dataset, implementation="ours", seed=args.seed)
+    table = results_frame(
+        [{"method": "training", **r} for r in rows],
+        experiment=section.evaluate.experiment,
+        dataset=args.dataset,
+        implementation="ours",
+        seed=args.seed,
+    )
     write_results(table, args.train_log, collect(args.config, [args.output], section.train.device))
 
 
@@ -82,14 +94,24 @@ def evaluate_image(args: argparse.Namespace) -> None:
     from pipeline.engine import resolve_device
     from pipeline.images.datasets import load_npz
 
-    section = load_section(image_ebm.ImageEBMSection, args.config, f"energy.image_ebm.datasets.{args.dataset}")
+    section = load_section(
+        image_ebm.ImageEBMSection, args.config, f"energy.image_ebm.datasets.{args.dataset}"
+    )
     cfg = section.evaluate
     device = resolve_device(cfg.device, args.threads)
     data = load_npz(args.data)
     rows, arrays = image_ebm.evaluate_image_ebm(cfg, data, args.models, args.classifier, device)
-    table = results_frame([{"step": -1, **r} for r in rows], experiment=cfg.experiment, dataset=args.dataset,
-                          implementation="ours")
-    write_results(table, args.output, collect(args.config, [args.data, args.classifier, *args.models], str(device)))
+    table = results_frame(
+        [{"step": -1, **r} for r in rows],
+        experiment=cfg.experiment,
+        dataset=args.dataset,
+        implementation="ours",
+    )
+    write_results(
+        table,
+        args.output,
+        collect(args.config, [args.data, args.classifier, *args.models], str(device)),
+    )
     _save_npz(arrays, args.samples)
 
 
@@ -119,11 +141,15 @@ def plot_samples(args: argparse.Namespace) -> None:
 def gpu_check(args: argparse.Namespace) -> None:
     from pipeline.images.datasets import load_npz
 
-    section = load_section(image_ebm.ImageEBMSection, args.config, "energy.image_ebm.datasets.cifar10")
+    section = load_section(
+        image_ebm.ImageEBMSection, args.config, "energy.image_ebm.datasets.cifar10"
+    )
     rows = image_ebm.gpu_check(section, args.tiny, load_npz(args.data) if args.data else None)
     device = rows[0]["device"]
     table = results_frame([{k: v for k, v in r.items() if k != "device"} for r in rows])
-    write_results(table, args.output, collect(args.config, [args.data] if args.data else [], device))
+    write_results(
+        table, args.output, collect(args.config, [args.data] if args.data else [], device)
+    )
     for r in rows:
         log.info("E3.5 GPU check on %s: %s = %.4g", device, r["metric"], r["value"])
 
@@ -137,14 +163,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         if verb == "toy-ebm":
             p.add_argument("--samples", required=True, help="npz of the samples behind the figure")
         p.set_defaults(func=run_experiment, verb=verb)
-    p = subparsers.add_parser("train-image-ebm", help="train the image EBM of one dataset and seed (E3.4/E3.5)")
+    p = subparsers.add_parser(
+        "train-image-ebm", help="train the image EBM of one dataset and seed (E3.4/E3.5)"
+    )
     add_config_argument(p)
     for name in ("dataset", "data", "output", "train-log"):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--threads", type=int, default=1)
     p.set_defaults(func=train_image)
-    p = subparsers.add_parser("evaluate-image-ebm", help="buffer / fresh / joint samples, classifier metrics")
+    p = subparsers.add_parser(
+        "evaluate-image-ebm", help="buffer / fresh / joint samples, classifier metrics"
+    )
     add_config_argument(p)
     for name in ("dataset", "data", "classifier", "output", "samples"):
         p.add_argument(f"--{name}", required=True)
@@ -160,12 +190,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for name in ("figure", "input", "output"):
         p.add_argument(f"--{name}", required=True)
     p.set_defaults(func=plot)
-    p = subparsers.add_parser("plot-samples", help="toy scatter plots or image grids from a samples npz")
+    p = subparsers.add_parser(
+        "plot-samples", help="toy scatter plots or image grids from a samples npz"
+    )
     p.add_argument("--kind", choices=["toy", "images"], required=True)
     p.add_argument("--samples", required=True)
     p.add_argument("--output", required=True)
     p.set_defaults(func=plot_samples)
-    p = subparsers.add_parser("gpu-check", help="E3.5: the official CIFAR-10 recipe for a few steps on CUDA")
+    p = subparsers.add_parser(
+        "gpu-check", help="E3.5: the official CIFAR-10 recipe for a few steps on CUDA"
+    )
     add_config_argument(p)
     p.add_argument("--tiny", action="store_true", help="a few steps of a small model (seconds)")
     p.add_argument("--data", help="a prepared CIFAR-10 data.npz; default random images")

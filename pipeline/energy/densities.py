@@ -40,7 +40,7 @@ class Quartic:
 
     def moment(self, k: int) -> float:
         """E_q[x^k] (even k) by adaptive quadrature."""
-        u0 = min(0.0, -self.theta1**2 / (4 * self.theta2)) if self.theta2 > 0 else 0.0
+        u0 = min(0.0, -(self.theta1**2) / (4 * self.theta2)) if self.theta2 > 0 else 0.0
         f = lambda x, p: x**p * math.exp(-(self.theta1 * x * x + self.theta2 * x**4 - u0))  # noqa: E731
         z = scipy.integrate.quad(f, -np.inf, np.inf, args=(0,), epsabs=0, epsrel=1e-12)[0]
         return scipy.integrate.quad(f, -np.inf, np.inf, args=(k,), epsabs=0, epsrel=1e-12)[0] / z
@@ -111,7 +111,9 @@ class Mixture2D:
     def cdf(self, t: np.ndarray) -> np.ndarray:
         w, mu = (a.numpy() for a in self._arrays())
         m = mu @ np.array([math.cos(self.direction), math.sin(self.direction)])
-        return sum(wk * scipy.stats.norm.cdf(t, mk, self.sigma) for wk, mk in zip(w, m, strict=True))
+        return sum(
+            wk * scipy.stats.norm.cdf(t, mk, self.sigma) for wk, mk in zip(w, m, strict=True)
+        )
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         w, mu = (a.numpy() for a in self._arrays())
@@ -127,8 +129,10 @@ def known_density(name: str):
         return Quartic(-2.0, 1.0)  # (x² − 1)² = x⁴ − 2x² + 1
     if name == "mixture2d":
         return Mixture2D()
-    raise ValueError(f"energy.langevin_densities.densities: {name!r} is not one of "
-                     "['gaussian', 'double_well', 'mixture2d']")
+    raise ValueError(
+        f"energy.langevin_densities.densities: {name!r} is not one of "
+        "['gaussian', 'double_well', 'mixture2d']"
+    )
 
 
 DENSITIES = ("gaussian", "double_well", "mixture2d")

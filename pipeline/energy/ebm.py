@@ -74,8 +74,9 @@ class EnergyModel(nn.Module):
     def __init__(self, ebm: EBMConfig, sample_shape: tuple[int, ...]):
         super().__init__()
         self.ebm, self.sample_shape = ebm, tuple(sample_shape)
-        self.buffer = ReplayBuffer(self.sample_shape, ebm.buffer_capacity, ebm.replay_share,
-                                   ebm.low, ebm.high, key=ebm.KEY)
+        self.buffer = ReplayBuffer(
+            self.sample_shape, ebm.buffer_capacity, ebm.replay_share, ebm.low, ebm.high, key=ebm.KEY
+        )
         self.history: list[dict] = []  # per-step energies, kept even when a run diverges
 
     def energy(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
@@ -94,8 +95,14 @@ class EnergyModel(nn.Module):
     def set_extra_state(self, state: dict) -> None:
         self.buffer.load_state_dict(state["buffer"])
 
-    def chains(self, x0: torch.Tensor, steps: int | None = None, where: str = "",
-               generator: torch.Generator | None = None, energy_fn=None) -> torch.Tensor:
+    def chains(
+        self,
+        x0: torch.Tensor,
+        steps: int | None = None,
+        where: str = "",
+        generator: torch.Generator | None = None,
+        energy_fn=None,
+    ) -> torch.Tensor:
         """Langevin from ``x0`` with the network frozen in eval mode (restored afterwards)."""
         was_training = self.training
         self.eval()
@@ -128,8 +135,14 @@ class EnergyModel(nn.Module):
         self.history.append({"step": ctx.step, **{k: float(v) for k, v in parts.items()}})
         return {"loss": loss.detach(), **parts}
 
-    def sample(self, n: int, steps: int | None = None, from_buffer: bool = False,
-               generator: torch.Generator | None = None, energy_fn=None) -> torch.Tensor:
+    def sample(
+        self,
+        n: int,
+        steps: int | None = None,
+        from_buffer: bool = False,
+        generator: torch.Generator | None = None,
+        energy_fn=None,
+    ) -> torch.Tensor:
         """n samples: fresh chains from uniform noise, or (``from_buffer``) chains continued
         from the replay buffer; ``energy_fn`` replaces the model's energy (joint sampling)."""
         device = next(self.parameters()).device
@@ -140,8 +153,9 @@ class EnergyModel(nn.Module):
         return self.chains(x0, steps, generator=generator, energy_fn=energy_fn)
 
 
-def joint_samples(models: list[EnergyModel], n: int, rounds: int,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
+def joint_samples(
+    models: list[EnergyModel], n: int, rounds: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """The post's remark (posts.md §3.1): several independently trained models sample jointly
     through ONE shared buffer. The shared buffer starts as the union of the models' buffers;
     each round, every model in turn runs its K Langevin steps from starts drawn from the shared
@@ -150,8 +164,14 @@ def joint_samples(models: list[EnergyModel], n: int, rounds: int,
     if not models:
         raise ValueError("joint sampling needs at least one model")
     first = models[0]
-    shared = ReplayBuffer(first.sample_shape, sum(m.ebm.buffer_capacity for m in models),
-                          first.ebm.replay_share, first.ebm.low, first.ebm.high, key=first.ebm.KEY)
+    shared = ReplayBuffer(
+        first.sample_shape,
+        sum(m.ebm.buffer_capacity for m in models),
+        first.ebm.replay_share,
+        first.ebm.low,
+        first.ebm.high,
+        key=first.ebm.KEY,
+    )
     for m in models:
         shared.push(m.buffer.data)
     device = next(first.parameters()).device

@@ -61,7 +61,9 @@ class LangevinDensitiesConfig:
     eps: tuple[float, ...] = (0.1, 0.01, 0.001)
     n_chains: int = 10_000
     steps: int = 1000
-    init: str = "exact"  # exact: chains start from q itself (a stationarity test); uniform: U(-3, 3)
+    init: str = (
+        "exact"  # exact: chains start from q itself (a stationarity test); uniform: U(-3, 3)
+    )
 
     def __post_init__(self):
         k = "energy.langevin_densities"
@@ -101,28 +103,56 @@ def langevin_densities_seed(cfg: LangevinDensitiesConfig, seed: int) -> pd.DataF
         for e_index, eps in enumerate(cfg.eps):
             rng = np.random.default_rng([seed, d_index, e_index])
             gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
-            sampler = LangevinConfig(rule="post", step_size=eps, noise=0.0, grad_clip=None, clamp=None,
-                                     steps=cfg.steps)
-            x = langevin(density.energy, _chain_start(density, cfg, rng), sampler, gen,
-                         grad_fn=density.grad).numpy()
+            sampler = LangevinConfig(
+                rule="post", step_size=eps, noise=0.0, grad_clip=None, clamp=None, steps=cfg.steps
+            )
+            x = langevin(
+                density.energy, _chain_start(density, cfg, rng), sampler, gen, grad_fn=density.grad
+            ).numpy()
             stat = density.statistic(x)
             ks = scipy.stats.kstest(density.projection(x), density.cdf)
             bias, se = float(stat.mean() - exact), float(stat.std(ddof=1) / math.sqrt(len(stat)))
             method = f"eps={eps:g}"
-            rows += [dict(dataset=name, method=method, implementation="ours", metric=m, value=v)
-                     for m, v in (("ks_statistic", ks.statistic), ("ks_pvalue", ks.pvalue),
-                                  ("statistic_mean", stat.mean()), ("bias", bias), ("bias_se", se))]
+            rows += [
+                dict(dataset=name, method=method, implementation="ours", metric=m, value=v)
+                for m, v in (
+                    ("ks_statistic", ks.statistic),
+                    ("ks_pvalue", ks.pvalue),
+                    ("statistic_mean", stat.mean()),
+                    ("bias", bias),
+                    ("bias_se", se),
+                )
+            ]
             if isinstance(density, densities.Quartic):
                 chain_bias[eps] = densities.chain_stationary_statistic(density, eps) - exact
-                rows += [dict(dataset=name, method=method, implementation="exact", metric="chain_bias",
-                              value=chain_bias[eps]),
-                         dict(dataset=name, method=method, implementation="ours", metric="bias_z",
-                              value=(bias - chain_bias[eps]) / se)]
+                rows += [
+                    dict(
+                        dataset=name,
+                        method=method,
+                        implementation="exact",
+                        metric="chain_bias",
+                        value=chain_bias[eps],
+                    ),
+                    dict(
+                        dataset=name,
+                        method=method,
+                        implementation="ours",
+                        metric="bias_z",
+                        value=(bias - chain_bias[eps]) / se,
+                    ),
+                ]
         if len(chain_bias) >= 2:
             eps = np.array(sorted(chain_bias))
             slope = np.polyfit(np.log(eps), np.log(np.abs([chain_bias[e] for e in eps])), 1)[0]
-            rows.append(dict(dataset=name, method="fit", implementation="exact", metric="bias_slope",
-                             value=float(slope)))
+            rows.append(
+                dict(
+                    dataset=name,
+                    method="fit",
+                    implementation="exact",
+                    metric="bias_slope",
+                    value=float(slope),
+                )
+            )
     return results_frame(rows, experiment="E3.1", seed=seed)
 
 
@@ -151,15 +181,26 @@ class LikelihoodGradientConfig:
         for key in ("theta_star", "theta_init"):
             object.__setattr__(self, key, tuple(float(v) for v in getattr(self, key)))
             if len(getattr(self, key)) != 2 or not getattr(self, key)[1] > 0:
-                raise ValueError(f"{k}.{key}: {list(getattr(self, key))} must be [θ₁, θ₂] with θ₂ > 0")
+                raise ValueError(
+                    f"{k}.{key}: {list(getattr(self, key))} must be [θ₁, θ₂] with θ₂ > 0"
+                )
         for key in ("eps", "lr", "max_step"):
             if not getattr(self, key) > 0:
                 raise ValueError(f"{k}.{key}: {getattr(self, key)} must be > 0")
-        for key in ("n_chains", "n_data", "burn_in", "average_steps", "iterations", "chain_steps",
-                    "average_last"):
+        for key in (
+            "n_chains",
+            "n_data",
+            "burn_in",
+            "average_steps",
+            "iterations",
+            "chain_steps",
+            "average_last",
+        ):
             _at_least(getattr(self, key), 1, f"{k}.{key}")
         if self.average_last > self.iterations:
-            raise ValueError(f"{k}.average_last: {self.average_last} exceeds iterations {self.iterations}")
+            raise ValueError(
+                f"{k}.average_last: {self.average_last} exceeds iterations {self.iterations}"
+            )
 
 
 def _features(x: torch.Tensor) -> torch.Tensor:
@@ -173,6 +214,7 @@ def _quartic_energy(theta: torch.Tensor):
 
 def exact_mle(data_moments: np.ndarray, start: tuple[float, float]) -> np.ndarray:
     """θ whose model moments (E x², E x⁴) equal the data's (the exponential family's MLE)."""
+
     def gap(t):
         if t[1] <= 0:
             return [1e3, 1e3]
@@ -194,25 +236,46 @@ def likelihood_gradient_seed(cfg: LikelihoodGradientConfig, seed: int) -> pd.Dat
     gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
     star = densities.Quartic(*cfg.theta_star)
     theta_star = torch.tensor(cfg.theta_star, dtype=torch.float64)
-    sampler = LangevinConfig(rule="post", step_size=cfg.eps, noise=0.0, grad_clip=None, clamp=None, steps=1)
+    sampler = LangevinConfig(
+        rule="post", step_size=cfg.eps, noise=0.0, grad_clip=None, clamp=None, steps=1
+    )
     rows = []
     # (a) the negative phase E_q[∇_θU] from chains against quadrature
-    x = langevin(_quartic_energy(theta_star), torch.randn(cfg.n_chains, 1, generator=gen, dtype=torch.float64),
-                 sampler, gen, steps=cfg.burn_in, grad_fn=star.grad)
+    x = langevin(
+        _quartic_energy(theta_star),
+        torch.randn(cfg.n_chains, 1, generator=gen, dtype=torch.float64),
+        sampler,
+        gen,
+        steps=cfg.burn_in,
+        grad_fn=star.grad,
+    )
     total = torch.zeros(2, dtype=torch.float64)
 
     def accumulate(_k, xk):
         total.add_(_features(xk).mean(0))
 
-    langevin(_quartic_energy(theta_star), x, sampler, gen, steps=cfg.average_steps, trace=accumulate,
-             grad_fn=star.grad)
+    langevin(
+        _quartic_energy(theta_star),
+        x,
+        sampler,
+        gen,
+        steps=cfg.average_steps,
+        trace=accumulate,
+        grad_fn=star.grad,
+    )
     chain = (total / cfg.average_steps).numpy()
     exact = np.array([star.moment(2), star.moment(4)])
     for i, name in enumerate(("x2", "x4")):
-        rows += [dict(method="moments", implementation="ours", metric=f"E_{name}", value=chain[i]),
-                 dict(method="moments", implementation="exact", metric=f"E_{name}", value=exact[i]),
-                 dict(method="moments", implementation="ours", metric=f"rel_error_E_{name}",
-                      value=abs(chain[i] - exact[i]) / abs(exact[i]))]
+        rows += [
+            dict(method="moments", implementation="ours", metric=f"E_{name}", value=chain[i]),
+            dict(method="moments", implementation="exact", metric=f"E_{name}", value=exact[i]),
+            dict(
+                method="moments",
+                implementation="ours",
+                metric=f"rel_error_E_{name}",
+                value=abs(chain[i] - exact[i]) / abs(exact[i]),
+            ),
+        ]
     # (b) maximum likelihood: θ ← θ − lr F⁻¹ (E_data[∇U] − E_chains[∇U]), persistent chains
     data = torch.as_tensor(star.sample(cfg.n_data, rng), dtype=torch.float64)
     data_moments = _features(data).mean(0)
@@ -220,8 +283,14 @@ def likelihood_gradient_seed(cfg: LikelihoodGradientConfig, seed: int) -> pd.Dat
     chains = torch.randn(cfg.n_chains, 1, generator=gen, dtype=torch.float64)
     history = []
     for it in range(cfg.iterations):
-        chains = langevin(_quartic_energy(theta), chains, sampler, gen, steps=cfg.chain_steps,
-                          where=f" (ML iteration {it})")
+        chains = langevin(
+            _quartic_energy(theta),
+            chains,
+            sampler,
+            gen,
+            steps=cfg.chain_steps,
+            where=f" (ML iteration {it})",
+        )
         feats = _features(chains)
         grad = data_moments - feats.mean(0)
         fisher = torch.cov(feats.T) + 1e-9 * torch.eye(2, dtype=torch.float64)
@@ -231,19 +300,37 @@ def likelihood_gradient_seed(cfg: LikelihoodGradientConfig, seed: int) -> pd.Dat
             theta[1] = 1e-3
         history.append(theta.clone())
         if it % 10 == 0 or it == cfg.iterations - 1:
-            rows += [dict(method="ml", implementation="ours", metric=f"theta{j + 1}", value=float(theta[j]),
-                          step=it) for j in range(2)]
+            rows += [
+                dict(
+                    method="ml",
+                    implementation="ours",
+                    metric=f"theta{j + 1}",
+                    value=float(theta[j]),
+                    step=it,
+                )
+                for j in range(2)
+            ]
     final = torch.stack(history[-cfg.average_last :]).mean(0).numpy()
     mle = exact_mle(data_moments.numpy(), cfg.theta_star)
     for j in range(2):
         t = f"theta{j + 1}"
-        rows += [dict(method="ml", implementation="ours", metric=t, value=final[j]),
-                 dict(method="ml", implementation="exact", metric=f"{t}_mle", value=mle[j]),
-                 dict(method="ml", implementation="exact", metric=f"{t}_star", value=cfg.theta_star[j]),
-                 dict(method="ml", implementation="ours", metric=f"rel_error_{t}",
-                      value=abs(final[j] - cfg.theta_star[j]) / abs(cfg.theta_star[j])),
-                 dict(method="ml", implementation="exact", metric=f"rel_error_{t}",
-                      value=abs(mle[j] - cfg.theta_star[j]) / abs(cfg.theta_star[j]))]
+        rows += [
+            dict(method="ml", implementation="ours", metric=t, value=final[j]),
+            dict(method="ml", implementation="exact", metric=f"{t}_mle", value=mle[j]),
+            dict(method="ml", implementation="exact", metric=f"{t}_star", value=cfg.theta_star[j]),
+            dict(
+                method="ml",
+                implementation="ours",
+                metric=f"rel_error_{t}",
+                value=abs(final[j] - cfg.theta_star[j]) / abs(cfg.theta_star[j]),
+            ),
+            dict(
+                method="ml",
+                implementation="exact",
+                metric=f"rel_error_{t}",
+                value=abs(mle[j] - cfg.theta_star[j]) / abs(cfg.theta_star[j]),
+            ),
+        ]
     rows = [{"step": -1, **r} for r in rows]
     return results_frame(rows, experiment="E3.2", dataset="quartic", seed=seed)
 
@@ -264,8 +351,12 @@ class ToyTrainConfig(TrainConfig):
 
 
 #: The four settings of E3.3: (name, replay buffer on, L2 form).
-TOY_SETTINGS = (("buffer/sum-l2", True, "sum"), ("buffer/post-l2", True, "post"),
-                ("no-buffer/sum-l2", False, "sum"), ("no-buffer/post-l2", False, "post"))
+TOY_SETTINGS = (
+    ("buffer/sum-l2", True, "sum"),
+    ("buffer/post-l2", True, "post"),
+    ("no-buffer/sum-l2", False, "sum"),
+    ("no-buffer/post-l2", False, "post"),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -285,12 +376,16 @@ class ToyConfig:
         object.__setattr__(self, "datasets", tuple(self.datasets))
         for name in self.datasets:
             if name not in TOY_DATASETS:
-                raise ValueError(f"{self.KEY}.datasets: {name!r} is not one of {list(TOY_DATASETS)}")
+                raise ValueError(
+                    f"{self.KEY}.datasets: {name!r} is not one of {list(TOY_DATASETS)}"
+                )
         _at_least(self.n_train, 1, f"{self.KEY}.n_train")
         _at_least(self.n_eval, 2, f"{self.KEY}.n_eval")
 
 
-def train_toy(cfg: ToyConfig, data: np.ndarray, replay: bool, l2: str, seed: int) -> tuple[ToyEBM, int]:
+def train_toy(
+    cfg: ToyConfig, data: np.ndarray, replay: bool, l2: str, seed: int
+) -> tuple[ToyEBM, int]:
     """One toy EBM on the shared engine; returns the model and the step it diverged at (-1: none)."""
     recipe = dataclasses.replace(cfg.model.ebm, replay=replay, l2=l2)
     torch.manual_seed(seed)
@@ -308,8 +403,10 @@ def _toy_metrics(name: str, samples: np.ndarray, held: np.ndarray, source: str) 
     rows = [dict(metric=f"energy_distance_{source}", value=energy_distance(samples, held))]
     if name == "8gaussians":
         shares = mode_shares(samples)
-        rows += [dict(metric=f"modes_covered_{source}", value=float((shares >= 0.05).mean())),
-                 dict(metric=f"mode_mass_{source}", value=float(shares.sum()))]
+        rows += [
+            dict(metric=f"modes_covered_{source}", value=float((shares >= 0.05).mean())),
+            dict(metric=f"mode_mass_{source}", value=float(shares.sum())),
+        ]
     return rows
 
 
@@ -321,8 +418,10 @@ def toy_ebm(cfg: ToyConfig) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
             rng = np.random.default_rng([seed, d_index, 33])
             data, held = toy_data(name, cfg.n_train, rng), toy_data(name, cfg.n_eval, rng)
             base = dict(dataset=name, seed=seed, implementation="ours")
-            rows += [{**base, "method": "real", **r}
-                     for r in _toy_metrics(name, data[: cfg.n_eval], held, "real")]
+            rows += [
+                {**base, "method": "real", **r}
+                for r in _toy_metrics(name, data[: cfg.n_eval], held, "real")
+            ]
             arrays[f"{name}/seed{seed}/data"] = held
             covered = {}
             for setting, replay, l2 in TOY_SETTINGS:
@@ -336,18 +435,30 @@ def toy_ebm(cfg: ToyConfig) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
                     arrays[f"{name}/seed{seed}/{setting}/{source}"] = x
                     metrics = _toy_metrics(name, x, held, source) if np.isfinite(x).all() else []
                     rows += [{**base, "method": setting, **r} for r in metrics]
-                    covered[(setting, source)] = next((r["value"] for r in metrics
-                                                       if r["metric"] == f"modes_covered_{source}"), None)
-                rows += [{**base, "method": setting, "metric": "diverged_at_step", "value": diverged}]
-                rows += [{**base, "method": setting, "step": h["step"], "metric": k, "value": h[k]}
-                         for h in model.history[:: cfg.train.log_every]
-                         for k in ("abs_energy", "cd", "energy_pos", "energy_neg")]
+                    covered[(setting, source)] = next(
+                        (r["value"] for r in metrics if r["metric"] == f"modes_covered_{source}"),
+                        None,
+                    )
+                rows += [
+                    {**base, "method": setting, "metric": "diverged_at_step", "value": diverged}
+                ]
+                rows += [
+                    {**base, "method": setting, "step": h["step"], "metric": k, "value": h[k]}
+                    for h in model.history[:: cfg.train.log_every]
+                    for k in ("abs_energy", "cd", "energy_pos", "energy_neg")
+                ]
             for l2 in ("sum", "post"):  # the post's claim: without the buffer, fewer modes
                 with_buffer = covered.get((f"buffer/{l2}-l2", "buffer"))
                 without = covered.get((f"no-buffer/{l2}-l2", "fresh"))
                 if with_buffer is not None and without is not None:
-                    rows.append({**base, "method": f"buffer-minus-no-buffer/{l2}-l2",
-                                 "metric": "modes_covered_gain", "value": with_buffer - without})
+                    rows.append(
+                        {
+                            **base,
+                            "method": f"buffer-minus-no-buffer/{l2}-l2",
+                            "metric": "modes_covered_gain",
+                            "value": with_buffer - without,
+                        }
+                    )
     return results_frame([{"step": -1, **r} for r in rows], experiment="E3.3"), arrays
 
 
@@ -356,9 +467,13 @@ def _image_sections() -> dict[str, type]:
     from pipeline.images.ebm import ImageEBMConfig, ImageLangevin, ImageRecipe
 
     base = "image_ebm.datasets.*"  # * : every dataset entry (the schema's additionalProperties)
-    return {f"{base}.model": ImageEBMConfig, f"{base}.model.ebm": ImageRecipe,
-            f"{base}.model.ebm.langevin": ImageLangevin, f"{base}.train": EBMTrainConfig,
-            f"{base}.evaluate": EBMEvaluateConfig}
+    return {
+        f"{base}.model": ImageEBMConfig,
+        f"{base}.model.ebm": ImageRecipe,
+        f"{base}.model.ebm.langevin": ImageLangevin,
+        f"{base}.train": EBMTrainConfig,
+        f"{base}.evaluate": EBMEvaluateConfig,
+    }
 
 
 #: Schema sub-section (dotted, relative to ``energy``) -> the dataclass holding its defaults.

@@ -71,7 +71,12 @@ class EBMEvaluateConfig:
         k = f"{KEY}.evaluate"
         if self.experiment not in ("E3.4", "E3.5"):
             raise ValueError(f"{k}.experiment: {self.experiment!r} is not E3.4 or E3.5")
-        for key, low in (("n_samples", 2), ("fresh_steps", 1), ("joint_rounds", 1), ("batch_size", 1)):
+        for key, low in (
+            ("n_samples", 2),
+            ("fresh_steps", 1),
+            ("joint_rounds", 1),
+            ("batch_size", 1),
+        ):
             if int(getattr(self, key)) != getattr(self, key) or getattr(self, key) < low:
                 raise ValueError(f"{k}.{key}: {getattr(self, key)} must be an integer >= {low}")
         if self.device not in ("auto", "cpu", "cuda"):
@@ -94,13 +99,21 @@ def build_model(section: ImageEBMSection, data: ImageSet) -> ImageEBM:
     return ImageEBM(dataclasses.replace(section.model, in_channels=c, image_size=h))
 
 
-def train_image_ebm(section: ImageEBMSection, data: ImageSet, seed: int, output: str | os.PathLike,
-                    provenance: Callable[[str], dict], threads: int = 1) -> tuple[list[dict], int]:
+def train_image_ebm(
+    section: ImageEBMSection,
+    data: ImageSet,
+    seed: int,
+    output: str | os.PathLike,
+    provenance: Callable[[str], dict],
+    threads: int = 1,
+) -> tuple[list[dict], int]:
     """Train one EBM and write its checkpoint to ``output``; returns the engine's log rows and
     the step it diverged at (-1: none). A diverged run keeps its last checkpoint."""
     if len(data.x_train) < section.train.batch_size:
-        raise DataError(f"the training set has {len(data.x_train)} images, fewer than "
-                        f"{KEY}.train.batch_size {section.train.batch_size}; lower the batch size")
+        raise DataError(
+            f"the training set has {len(data.x_train)} images, fewer than "
+            f"{KEY}.train.batch_size {section.train.batch_size}; lower the batch size"
+        )
     torch.manual_seed(seed)
     model = build_model(section, data)
     cfg = dataclasses.replace(section.train, seed=seed)
@@ -111,10 +124,16 @@ def train_image_ebm(section: ImageEBMSection, data: ImageSet, seed: int, output:
         step = len(model.history)
         last = checkpoint_dir(output) / CHECKPOINT_NAME
         if not last.exists():
-            raise ValueError(f"{exc}; no checkpoint was written before step {step} (lower "
-                             f"{KEY}.train.checkpoint_every or train.lr)") from exc
-        log.warning("image EBM diverged at step %d (%s): keeping the checkpoint of step %d",
-                    step, exc, load_checkpoint(last)["step"])
+            raise ValueError(
+                f"{exc}; no checkpoint was written before step {step} (lower "
+                f"{KEY}.train.checkpoint_every or train.lr)"
+            ) from exc
+        log.warning(
+            "image EBM diverged at step %d (%s): keeping the checkpoint of step %d",
+            step,
+            exc,
+            load_checkpoint(last)["step"],
+        )
         ckpt = load_checkpoint(last)
         ckpt["diverged_at_step"] = step
         ckpt["divergence"] = str(exc)
@@ -134,22 +153,36 @@ def _classify(clf: Classifier, x: torch.Tensor, batch: int) -> tuple[np.ndarray,
     return torch.cat(feats).double().numpy(), torch.cat(labels).numpy()
 
 
-def _sample_rows(source: str, feats: np.ndarray, labels: np.ndarray, real: np.ndarray,
-                 n_classes: int) -> list[dict]:
+def _sample_rows(
+    source: str, feats: np.ndarray, labels: np.ndarray, real: np.ndarray, n_classes: int
+) -> list[dict]:
     hist = np.bincount(labels, minlength=n_classes) / len(labels)
     nz = hist[hist > 0]
-    rows = [dict(method=source, metric="frechet_distance", value=frechet_distance(feats, real)),
-            dict(method=source, metric="classes_covered", value=float((hist >= 0.05).mean())),
-            dict(method=source, metric="class_entropy", value=float(-(nz * np.log(nz)).sum() / math.log(n_classes)))]
-    return rows + [dict(method=source, metric=f"class_share_{k}", value=float(h)) for k, h in enumerate(hist)]
+    rows = [
+        dict(method=source, metric="frechet_distance", value=frechet_distance(feats, real)),
+        dict(method=source, metric="classes_covered", value=float((hist >= 0.05).mean())),
+        dict(
+            method=source,
+            metric="class_entropy",
+            value=float(-(nz * np.log(nz)).sum() / math.log(n_classes)),
+        ),
+    ]
+    return rows + [
+        dict(method=source, metric=f"class_share_{k}", value=float(h)) for k, h in enumerate(hist)
+    ]
 
 
 def _batched(fn, n: int, batch: int) -> torch.Tensor:
     return torch.cat([fn(min(batch, n - i)) for i in range(0, n, batch)])
 
 
-def evaluate_image_ebm(cfg: EBMEvaluateConfig, data: ImageSet, model_paths: list[str],
-                       classifier_path: str, device: torch.device) -> tuple[list[dict], dict]:
+def evaluate_image_ebm(
+    cfg: EBMEvaluateConfig,
+    data: ImageSet,
+    model_paths: list[str],
+    classifier_path: str,
+    device: torch.device,
+) -> tuple[list[dict], dict]:
     """Rows (per seed: buffer and fresh samples; joint over seeds) and uint8 sample arrays."""
     clf = load_model(classifier_path, Classifier, ema=True)[0].to(device).eval()
     n_classes = clf.config.n_classes
@@ -157,12 +190,16 @@ def evaluate_image_ebm(cfg: EBMEvaluateConfig, data: ImageSet, model_paths: list
     test = to_tensor(data.x_test[rng.permutation(len(data.x_test))[: cfg.n_samples]]).to(device)
     train = to_tensor(data.x_train[rng.permutation(len(data.x_train))[: cfg.n_samples]]).to(device)
     real_feats, real_labels = _classify(clf, test, cfg.batch_size)
-    rows = _sample_rows("real-train", _classify(clf, train, cfg.batch_size)[0], real_labels, real_feats, n_classes)
+    rows = _sample_rows(
+        "real-train", _classify(clf, train, cfg.batch_size)[0], real_labels, real_feats, n_classes
+    )
     rows = [r for r in rows if r["metric"] == "frechet_distance"]  # the floor
     rows += _sample_rows("real-test", real_feats, real_labels, real_feats, n_classes)[1:]
     gen = torch.Generator(device).manual_seed(cfg.seed)
     noise = to_signed(uniform(cfg.n_samples, tuple(test.shape[1:]), 0.0, 1.0, gen, device))
-    rows += _sample_rows("uniform-noise", *_classify(clf, noise, cfg.batch_size), real_feats, n_classes)[:1]
+    rows += _sample_rows(
+        "uniform-noise", *_classify(clf, noise, cfg.batch_size), real_feats, n_classes
+    )[:1]
     arrays = {"real": to_uint8(test[:64])}
     models = []
     for path in model_paths:
@@ -170,13 +207,33 @@ def evaluate_image_ebm(cfg: EBMEvaluateConfig, data: ImageSet, model_paths: list
         model.to(device)
         seed = int(ckpt["train_config"]["seed"])
         models.append(model)
-        seed_rows = [dict(method="training", metric="diverged_at_step", value=ckpt.get("diverged_at_step", -1))]
-        for source, from_buffer, steps in (("buffer", True, None), ("fresh", False, cfg.fresh_steps)):
+        seed_rows = [
+            dict(
+                method="training", metric="diverged_at_step", value=ckpt.get("diverged_at_step", -1)
+            )
+        ]
+        for source, from_buffer, steps in (
+            ("buffer", True, None),
+            ("fresh", False, cfg.fresh_steps),
+        ):
             t0 = time.perf_counter()
-            x = to_signed(_batched(lambda n, m=model, fb=from_buffer, s=steps: m.sample(n, s, fb, gen),
-                                   cfg.n_samples, cfg.batch_size))
-            log.info("seed %d: %d %s samples in %.1f s", seed, cfg.n_samples, source, time.perf_counter() - t0)
-            seed_rows += _sample_rows(source, *_classify(clf, x, cfg.batch_size), real_feats, n_classes)
+            x = to_signed(
+                _batched(
+                    lambda n, m=model, fb=from_buffer, s=steps: m.sample(n, s, fb, gen),
+                    cfg.n_samples,
+                    cfg.batch_size,
+                )
+            )
+            log.info(
+                "seed %d: %d %s samples in %.1f s",
+                seed,
+                cfg.n_samples,
+                source,
+                time.perf_counter() - t0,
+            )
+            seed_rows += _sample_rows(
+                source, *_classify(clf, x, cfg.batch_size), real_feats, n_classes
+            )
             arrays[f"seed{seed}/{source}"] = to_uint8(x[:64])
         rows += [{**r, "seed": seed} for r in seed_rows]
     if cfg.joint and len(models) > 1:
@@ -195,13 +252,17 @@ def gpu_check(section: ImageEBMSection, tiny: bool, data: ImageSet | None) -> li
     if data is None:
         rng = np.random.default_rng(0)
         x = rng.integers(0, 256, (512, 32, 32, 3), dtype=np.uint8)
-        data = ImageSet(x, np.zeros(512, np.int64), x[:64], np.zeros(64, np.int64), [str(k) for k in range(10)])
+        data = ImageSet(
+            x, np.zeros(512, np.int64), x[:64], np.zeros(64, np.int64), [str(k) for k in range(10)]
+        )
     if tiny:
         recipe = section.model.ebm
         recipe = dataclasses.replace(recipe, langevin=dataclasses.replace(recipe.langevin, steps=5))
         section = dataclasses.replace(
-            section, model=dataclasses.replace(section.model, width=16, ebm=recipe),
-            train=dataclasses.replace(section.train, steps=5, batch_size=16, log_every=1))
+            section,
+            model=dataclasses.replace(section.model, width=16, ebm=recipe),
+            train=dataclasses.replace(section.train, steps=5, batch_size=16, log_every=1),
+        )
     model = build_model(section, data)
     device = section.train.device
     t0 = time.perf_counter()
@@ -211,10 +272,22 @@ def gpu_check(section: ImageEBMSection, tiny: bool, data: ImageSet | None) -> li
     seconds = time.perf_counter() - t0
     steps = section.train.steps * section.model.ebm.langevin.steps
     last = {r["metric"]: r["value"] for r in result.log if r["step"] == result.steps}
-    rows = [dict(metric="train_steps_per_s", value=section.train.steps / seconds),
-            dict(metric="langevin_steps_per_s", value=steps / seconds),
-            dict(metric="abs_energy_last", value=last.get("abs_energy", float("nan"))),
-            dict(metric="batch_size", value=section.train.batch_size)]
-    return [dict(experiment="E3.5", dataset="cifar10" if not tiny else "cifar10-tiny", method="gpu-check",
-                 implementation="ours", seed=section.train.seed, step=-1, device=result.device, **r)
-            for r in rows]
+    rows = [
+        dict(metric="train_steps_per_s", value=section.train.steps / seconds),
+        dict(metric="langevin_steps_per_s", value=steps / seconds),
+        dict(metric="abs_energy_last", value=last.get("abs_energy", float("nan"))),
+        dict(metric="batch_size", value=section.train.batch_size),
+    ]
+    return [
+        dict(
+            experiment="E3.5",
+            dataset="cifar10" if not tiny else "cifar10-tiny",
+            method="gpu-check",
+            implementation="ours",
+            seed=section.train.seed,
+            step=-1,
+            device=result.device,
+            **r,
+        )
+        for r in rows
+    ]

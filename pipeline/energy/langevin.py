@@ -57,7 +57,9 @@ class LangevinConfig:
         if int(self.steps) != self.steps or self.steps < 1:
             raise ValueError(f"{k}.steps: {self.steps} must be an integer >= 1")
         if self.clamp is not None and (len(self.clamp) != 2 or not self.clamp[0] < self.clamp[1]):
-            raise ValueError(f"{k}.clamp: {self.clamp} must be [low, high] with low < high (or null)")
+            raise ValueError(
+                f"{k}.clamp: {self.clamp} must be [low, high] with low < high (or null)"
+            )
 
 
 def per_sample(energy: torch.Tensor, batch: int, where: str = "") -> torch.Tensor:
@@ -65,16 +67,19 @@ def per_sample(energy: torch.Tensor, batch: int, where: str = "") -> torch.Tenso
     if energy.ndim == 2 and energy.shape[1] == 1:
         energy = energy[:, 0]
     if energy.shape != (batch,):
-        raise ValueError(f"the energy network returned shape {tuple(energy.shape)} for a batch of "
-                         f"{batch}: expected one scalar per sample, shape ({batch},) or ({batch}, 1)")
+        raise ValueError(
+            f"the energy network returned shape {tuple(energy.shape)} for a batch of "
+            f"{batch}: expected one scalar per sample, shape ({batch},) or ({batch}, 1)"
+        )
     if not torch.isfinite(energy.detach()).all():
         bad = (~torch.isfinite(energy.detach())).sum().item()
         raise NonFiniteEnergyError(f"{bad} of {batch} energies are NaN or Inf{where}")
     return energy
 
 
-def energy_grad(energy_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
-                where: str = "") -> tuple[torch.Tensor, torch.Tensor]:
+def energy_grad(
+    energy_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, where: str = ""
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Energies (B,) and their input gradient ∇_x U (same shape as x) at a batch ``x``."""
     with torch.enable_grad():
         x = x.detach().requires_grad_(True)
@@ -83,9 +88,14 @@ def energy_grad(energy_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tens
     return e.detach(), g
 
 
-def langevin_step(energy_fn, x: torch.Tensor, cfg: LangevinConfig,
-                  generator: torch.Generator | None = None, where: str = "",
-                  grad_fn: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+def langevin_step(
+    energy_fn,
+    x: torch.Tensor,
+    cfg: LangevinConfig,
+    generator: torch.Generator | None = None,
+    where: str = "",
+    grad_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
     """One update of ``cfg.rule`` (see the module docstring); returns the new, detached batch.
     ``grad_fn`` (a closed-form ∇U for the known densities) replaces autograd."""
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
@@ -106,10 +116,16 @@ def langevin_step(energy_fn, x: torch.Tensor, cfg: LangevinConfig,
     return x.detach()
 
 
-def langevin(energy_fn, x0: torch.Tensor, cfg: LangevinConfig,
-             generator: torch.Generator | None = None, steps: int | None = None,
-             where: str = "", trace: Callable[[int, torch.Tensor], None] | None = None,
-             grad_fn: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+def langevin(
+    energy_fn,
+    x0: torch.Tensor,
+    cfg: LangevinConfig,
+    generator: torch.Generator | None = None,
+    steps: int | None = None,
+    where: str = "",
+    trace: Callable[[int, torch.Tensor], None] | None = None,
+    grad_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
     """Run ``steps`` (default ``cfg.steps``) updates from ``x0``; ``trace(k, x)`` sees each state;
     ``grad_fn`` (closed-form ∇U) replaces autograd, with the finiteness check on the chain.
 
@@ -129,5 +145,7 @@ def langevin(energy_fn, x0: torch.Tensor, cfg: LangevinConfig,
         if trace is not None:
             trace(k, x)
     if not torch.isfinite(x).all():
-        raise NonFiniteEnergyError(f"the chain left the finite numbers after {n} Langevin steps{where}")
+        raise NonFiniteEnergyError(
+            f"the chain left the finite numbers after {n} Langevin steps{where}"
+        )
     return x

@@ -33,8 +33,9 @@ def check_l2(l2: str, key: str) -> str:
     return l2
 
 
-def contrastive_loss(e_pos: torch.Tensor, e_neg: torch.Tensor, alpha: float,
-                     l2: str = "sum") -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def contrastive_loss(
+    e_pos: torch.Tensor, e_neg: torch.Tensor, alpha: float, l2: str = "sum"
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The loss on a batch of data energies ``e_pos`` (B,) and sample energies ``e_neg`` (B,).
 
     Returns the loss and its detached parts (``cd``, ``l2``, energy means and magnitudes).
@@ -42,8 +43,13 @@ def contrastive_loss(e_pos: torch.Tensor, e_neg: torch.Tensor, alpha: float,
     cd = e_pos.mean() - e_neg.mean()
     sq_pos, sq_neg = e_pos.pow(2).mean(), e_neg.pow(2).mean()
     reg = alpha * (sq_pos + sq_neg if l2 == "sum" else sq_pos - sq_neg)
-    parts = {"cd": cd, "l2": reg, "energy_pos": e_pos.mean(), "energy_neg": e_neg.mean(),
-             "abs_energy": 0.5 * (e_pos.abs().mean() + e_neg.abs().mean())}
+    parts = {
+        "cd": cd,
+        "l2": reg,
+        "energy_pos": e_pos.mean(),
+        "energy_neg": e_neg.mean(),
+        "abs_energy": 0.5 * (e_pos.abs().mean() + e_neg.abs().mean()),
+    }
     return cd + reg, {k: v.detach() for k, v in parts.items()}
 
 
@@ -52,10 +58,13 @@ def guard(e_pos: torch.Tensor, e_neg: torch.Tensor, step: int, max_gap: float | 
     ``max_gap`` (None: only the finiteness check)."""
     e_pos, e_neg = e_pos.detach(), e_neg.detach()
     if not (torch.isfinite(e_pos).all() and torch.isfinite(e_neg).all()):
-        raise EnergyDivergenceError(f"non-finite energies at training step {step}: the run diverged",
-                                    step)
+        raise EnergyDivergenceError(
+            f"non-finite energies at training step {step}: the run diverged", step
+        )
     gap = float(e_pos.mean() - e_neg.mean())
     if max_gap is not None and abs(gap) > max_gap:
         raise EnergyDivergenceError(
             f"energy gap mean U(data) - mean U(samples) = {gap:.4g} at training step {step} exceeds "
-            f"the guard {max_gap:g}: the run diverged", step)
+            f"the guard {max_gap:g}: the run diverged",
+            step,
+        )

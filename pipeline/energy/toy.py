@@ -83,7 +83,9 @@ class ToyEBMConfig:
         if isinstance(self.ebm, dict):  # a config rebuilt from a checkpoint
             object.__setattr__(self, "ebm", ToyRecipe(**self.ebm))
         if self.hidden < 1 or self.layers < 2:
-            raise ValueError(f"energy.toy.model: hidden {self.hidden} >= 1 and layers {self.layers} >= 2")
+            raise ValueError(
+                f"energy.toy.model: hidden {self.hidden} >= 1 and layers {self.layers} >= 2"
+            )
 
 
 class ToyEBM(EnergyModel):

@@ -33,7 +33,9 @@ def capture(
                 module = model.get_submodule(name)
             except AttributeError as exc:
                 known = [n for n, _ in model.named_modules() if n][:20]
-                raise ValueError(f"capture: no module named {name!r} (some names: {known})") from exc
+                raise ValueError(
+                    f"capture: no module named {name!r} (some names: {known})"
+                ) from exc
 
             def hook(_m, args, out, name=name):
                 value = args[0] if inputs else out

@@ -33,8 +33,13 @@ def rng_state() -> dict:
     version, internal, gauss_next = random.getstate()
     state = {
         "torch": torch.get_rng_state(),
-        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "gauss": float(gauss)},
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "gauss": float(gauss),
+        },
         "python": {"version": version, "internal": list(internal), "gauss_next": gauss_next},
     }
     if torch.cuda.is_available():
@@ -45,7 +50,9 @@ def rng_state() -> dict:
 def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     n = state["numpy"]
-    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    np.random.set_state(
+        (n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"])
+    )
     p = state["python"]
     random.setstate((p["version"], tuple(p["internal"]), p["gauss_next"]))
     if "cuda" in state and torch.cuda.is_available():
@@ -56,8 +63,18 @@ def decay_key(decay: float) -> str:
     return repr(float(decay))
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, emas: dict, optimizers: dict, schedulers: dict,
-                    cfg, step: int, batches: int, rows: list[dict], extra: dict | None = None) -> None:
+def save_checkpoint(
+    path: str | Path,
+    model: nn.Module,
+    emas: dict,
+    optimizers: dict,
+    schedulers: dict,
+    cfg,
+    step: int,
+    batches: int,
+    rows: list[dict],
+    extra: dict | None = None,
+) -> None:
     """Write the resume state atomically (a kill never leaves half a file)."""
     first = next(iter(emas.values()))
     state = {
@@ -85,18 +102,22 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for a corrupt or foreign file
-        raise DataError(f"checkpoint {str(path)!r} cannot be read as a weights-only torch "
-                        f"checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
+        raise DataError(
+            f"checkpoint {str(path)!r} cannot be read as a weights-only torch "
+            f"checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+        ) from exc
 
 
 def ema_state(ckpt: dict, decay: float | None = None) -> dict:
     """The EMA weights (as a plain module state dict) for ``decay`` (default: the first)."""
     state = ckpt["ema"] if decay is None else ckpt["emas"][decay_key(decay)]
     prefix = "module."
-    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
-def load_model(path: str | Path, model_cls: type, ema: bool | float = True) -> tuple[nn.Module, dict]:
+def load_model(
+    path: str | Path, model_cls: type, ema: bool | float = True
+) -> tuple[nn.Module, dict]:
     """Rebuild ``model_cls`` from a checkpoint: its EMA weights (the first decay, or the decay
     given), or the raw weights when ``ema`` is False. Extra state (a replay buffer) always
     comes from the raw model: the EMA never averages it."""

@@ -90,7 +90,9 @@ class EMASet:
             by_dtype[(t.device, t.dtype) if t.is_floating_point() else None].append(i)
         for decay, ema in self.averaged.items():
             mine = self._tensors(ema.module)
-            self._groups[decay] = [(key, [mine[i] for i in idx], idx) for key, idx in by_dtype.items()]
+            self._groups[decay] = [
+                (key, [mine[i] for i in idx], idx) for key, idx in by_dtype.items()
+            ]
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:

@@ -120,8 +120,16 @@ def torchrun_argv(cfg: TrainConfig, argv: list[str]) -> list[str] | None:
     n = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if n < 2:
         return None
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone",
-            f"--nproc_per_node={n}", "-m", "pipeline", *argv]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={n}",
+        "-m",
+        "pipeline",
+        *argv,
+    ]
 
 
 def distributed() -> tuple[int, int]:
@@ -141,16 +149,36 @@ def use_autocast(cfg: TrainConfig, device: torch.device, model: nn.Module) -> bo
 def default_optimizers(model: nn.Module, cfg: TrainConfig) -> dict[str, torch.optim.Optimizer]:
     if hasattr(model, "configure_optimizers"):
         return model.configure_optimizers(cfg)
-    return {"main": torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
-                                     weight_decay=cfg.weight_decay)}
+    return {
+        "main": torch.optim.Adam(
+            model.parameters(),
+            lr=cfg.lr,
+            betas=(cfg.beta1, cfg.beta2),
+            weight_decay=cfg.weight_decay,
+        )
+    }
 
 
 class StepContext:
     """What ``train_step`` sees of the loop: the batch, more batches, the step, the optimizers."""
 
-    def __init__(self, model: nn.Module, forward: nn.Module, optimizers: dict, grad_clip: float | None,
-                 stream: Iterator[dict], device: torch.device, total_steps: int, fmt):
-        self.model, self.forward, self.optimizers, self.grad_clip = model, forward, optimizers, grad_clip
+    def __init__(
+        self,
+        model: nn.Module,
+        forward: nn.Module,
+        optimizers: dict,
+        grad_clip: float | None,
+        stream: Iterator[dict],
+        device: torch.device,
+        total_steps: int,
+        fmt,
+    ):
+        self.model, self.forward, self.optimizers, self.grad_clip = (
+            model,
+            forward,
+            optimizers,
+            grad_clip,
+        )
         self._stream, self.device, self.total_steps, self._fmt = stream, device, total_steps, fmt
         self.step, self.batches, self.items = 0, 0, 0
         self.batch: dict[str, torch.Tensor] = {}
@@ -169,7 +197,8 @@ class StepContext:
             raise NonFiniteLossError(
                 f"{what} is {value.detach().float().flatten()[0].item()} at step {self.step}: training "
                 "stopped (lower train.lr, set train.grad_clip, or check the data); the last "
-                "checkpoint is kept")
+                "checkpoint is kept"
+            )
 
     def backward(self, loss: torch.Tensor, name: str | None = None) -> dict[str, torch.Tensor]:
         """Gradients of ``loss`` (of optimizer ``name``'s parameters, or all) without a step:
@@ -212,22 +241,33 @@ class TrainResult:
 class Trainer:
     """Train any model that follows the ``train_step`` protocol (see the module docstring)."""
 
-    def __init__(self, cfg: TrainConfig, checkpoint_dir: str | Path | None = None, threads: int = 1,
-                 fingerprint: str = ""):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        checkpoint_dir: str | Path | None = None,
+        threads: int = 1,
+        fingerprint: str = "",
+    ):
         self.cfg, self.threads, self.fingerprint = cfg, threads, fingerprint
         # metric sums since the last log row: checkpointed, so a resumed log matches exactly
         self.pending: dict = {"sums": {}, "count": 0}
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
 
     def fingerprint_state(self, model) -> dict:
-        return {"config": dataclasses.asdict(model.config), "train_config": dataclasses.asdict(self.cfg),
-                "fingerprint": self.fingerprint}
+        return {
+            "config": dataclasses.asdict(model.config),
+            "train_config": dataclasses.asdict(self.cfg),
+            "fingerprint": self.fingerprint,
+        }
 
     @staticmethod
     def _identity(state: dict) -> dict:
         """What must match for a resume: model config, code, and training config except its length."""
-        train = {k: (tuple(v) if isinstance(v, list) else v) for k, v in state["train_config"].items()
-                 if k != "steps"}
+        train = {
+            k: (tuple(v) if isinstance(v, list) else v)
+            for k, v in state["train_config"].items()
+            if k != "steps"
+        }
         return {"config": state["config"], "fingerprint": state.get("fingerprint"), **train}
 
     def _resume(self, model, emas, optimizers, schedulers) -> tuple[int, int, list[dict]]:
@@ -252,28 +292,50 @@ class Trainer:
         log.info("resumed from %s at step %d", path, ckpt["step"])
         return ckpt["step"], ckpt.get("batches", ckpt["step"]), list(ckpt["log"])
 
-    def fit(self, model: nn.Module, dataset: Dataset, fixed_batch: torch.Tensor | None = None,
-            on_step: Callable[[int], None] | None = None) -> TrainResult:
+    def fit(
+        self,
+        model: nn.Module,
+        dataset: Dataset,
+        fixed_batch: torch.Tensor | None = None,
+        on_step: Callable[[int], None] | None = None,
+    ) -> TrainResult:
         """Train ``model`` for ``cfg.steps`` steps (resuming from the checkpoint folder if any)."""
         cfg = self.cfg
         device = resolve_device(cfg.device, self.threads)
         rank, world = distributed()
         torch.manual_seed(cfg.seed + rank)  # model-side randomness; restored on resume
-        fmt = torch.channels_last if cfg.channels_last and device.type == "cuda" else torch.contiguous_format
+        fmt = (
+            torch.channels_last
+            if cfg.channels_last and device.type == "cuda"
+            else torch.contiguous_format
+        )
         model.to(device, memory_format=fmt)
         ema_set = EMASet(model, cfg.ema_decays)
         emas = ema_set.averaged
         optimizers = default_optimizers(model, cfg)
-        schedulers = model.configure_schedulers(optimizers, cfg) if hasattr(model, "configure_schedulers") else {}
+        schedulers = (
+            model.configure_schedulers(optimizers, cfg)
+            if hasattr(model, "configure_schedulers")
+            else {}
+        )
         step, batches, rows = self._resume(model, emas, optimizers, schedulers)
         forward: nn.Module = model
         if world > 1:
             forward = nn.parallel.DistributedDataParallel(
-                model, device_ids=[device.index] if device.type == "cuda" else None)
+                model, device_ids=[device.index] if device.type == "cuda" else None
+            )
         if cfg.compile:
             forward = torch.compile(forward)
-        stream = batch_stream(dataset, cfg.batch_size, cfg.seed, batches, cfg.num_workers, rank, world,
-                              pin_memory=device.type == "cuda")
+        stream = batch_stream(
+            dataset,
+            cfg.batch_size,
+            cfg.seed,
+            batches,
+            cfg.num_workers,
+            rank,
+            world,
+            pin_memory=device.type == "cuda",
+        )
         ctx = StepContext(model, forward, optimizers, cfg.grad_clip, stream, device, cfg.steps, fmt)
         ctx.batches = batches
         amp = use_autocast(cfg, device, model)
@@ -281,8 +343,14 @@ class Trainer:
         t0 = time.perf_counter()
         # A bar only on a terminal: in a rule's log file its carriage returns are noise, and the
         # "step N: ..." lines below already report progress there.
-        bar = tqdm(total=cfg.steps, initial=step, disable=rank != 0 or not sys.stderr.isatty(),
-                   mininterval=5.0, file=sys.stderr, desc=type(model).__name__)
+        bar = tqdm(
+            total=cfg.steps,
+            initial=step,
+            disable=rank != 0 or not sys.stderr.isatty(),
+            mininterval=5.0,
+            file=sys.stderr,
+            desc=type(model).__name__,
+        )
         model.train()
         while step < cfg.steps:
             ctx.step = step
@@ -305,11 +373,24 @@ class Trainer:
                 bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:4]})
                 log.info("step %d: %s", step, ", ".join(f"{k}={v:.5g}" for k, v in means.items()))
                 sums, count, t0, ctx.items = defaultdict(float), 0, time.perf_counter(), 0
-            if self.checkpoint_dir and rank == 0 and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
+            if (
+                self.checkpoint_dir
+                and rank == 0
+                and (step % cfg.checkpoint_every == 0 or step == cfg.steps)
+            ):
                 pending = {"sums": {k: float(v) for k, v in sums.items()}, "count": count}
-                save_checkpoint(self.checkpoint_dir / CHECKPOINT_NAME, model, emas, optimizers, schedulers,
-                                cfg, step, ctx.batches, rows,
-                                {"fingerprint": self.fingerprint, "pending": pending})
+                save_checkpoint(
+                    self.checkpoint_dir / CHECKPOINT_NAME,
+                    model,
+                    emas,
+                    optimizers,
+                    schedulers,
+                    cfg,
+                    step,
+                    ctx.batches,
+                    rows,
+                    {"fingerprint": self.fingerprint, "pending": pending},
+                )
             if on_step is not None:
                 on_step(step)
         bar.close()
@@ -320,5 +401,6 @@ class Trainer:
             acts = activations(first, cfg.capture, lambda m: m(x))
         if world > 1:
             dist.barrier()
-        return TrainResult(model, first, rows, step, acts, str(device),
-                           {d: e.module for d, e in emas.items()})
+        return TrainResult(
+            model, first, rows, step, acts, str(device), {d: e.module for d, e in emas.items()}
+        )

@@ -32,9 +32,15 @@ def checkpoint_dir(output: str | os.PathLike) -> Path:
     return Path(output).parent / f".{Path(output).stem}_checkpoints"
 
 
-def train_to_checkpoint(model: nn.Module, cfg: TrainConfig, dataset: Dataset, output: str | os.PathLike,
-                        provenance: Callable[[str], dict], threads: int = 1,
-                        fixed_batch: torch.Tensor | None = None) -> TrainResult | None:
+def train_to_checkpoint(
+    model: nn.Module,
+    cfg: TrainConfig,
+    dataset: Dataset,
+    output: str | os.PathLike,
+    provenance: Callable[[str], dict],
+    threads: int = 1,
+    fixed_batch: torch.Tensor | None = None,
+) -> TrainResult | None:
     """Train ``model`` and write ``output``; returns None on DDP ranks other than 0.
 
     ``provenance(device)`` gives the record stored in the checkpoint. The resume fingerprint

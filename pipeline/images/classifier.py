@@ -43,10 +43,17 @@ class Classifier(nn.Module):
         self.config = c = config
         w = c.width
         self.body = nn.Sequential(
-            nn.Conv2d(c.in_channels, w, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(w, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
-            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(2 * w, 2 * w, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Conv2d(c.in_channels, w, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(w, w, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2, ceil_mode=True),
+            nn.Conv2d(w, 2 * w, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(2 * w, 2 * w, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
         )
         self.features = nn.Sequential(nn.Linear(2 * w, c.feature_dim), nn.ReLU())
         self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(c.feature_dim, c.n_classes))
@@ -86,8 +93,9 @@ def build_classifier(section: ClassifierSection, data: ImageSet) -> tuple[Classi
     labelled images; see :func:`labelled`)."""
     keep = labelled(data)
     n_classes = max(len(data.classes), int(data.y_train[keep].max()) + 1)
-    model = Classifier(dataclasses.replace(section.model, in_channels=data.x_train.shape[-1],
-                                           n_classes=n_classes))
+    model = Classifier(
+        dataclasses.replace(section.model, in_channels=data.x_train.shape[-1], n_classes=n_classes)
+    )
     return model, ImageDataset(data.x_train[keep], data.y_train[keep], section.train.hflip)
 
 

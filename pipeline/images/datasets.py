@@ -94,7 +94,9 @@ class ImageSet:
             if len(x) == 0:
                 raise DataError(f"{name}: no images")
         if self.x_train.shape[1:] != self.x_test.shape[1:]:
-            raise DataError(f"train {self.x_train.shape[1:]} and test {self.x_test.shape[1:]} differ")
+            raise DataError(
+                f"train {self.x_train.shape[1:]} and test {self.x_test.shape[1:]} differ"
+            )
 
 
 # ---------------------------------------------------------------- readers (one file format each)
@@ -157,10 +159,24 @@ def read_cifar_pickles(path: str | Path) -> ImageSet:
             raise DataError(f"{str(path)!r}: missing CIFAR-10 batches {missing}")
     train = [_unpickle_cifar(blobs[n], f"{path}:{n}") for n in names[:5]]
     x_test, y_test = _unpickle_cifar(blobs["test_batch"], f"{path}:test_batch")
-    classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    classes = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ]
     return ImageSet(
-        np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train]),
-        x_test, y_test, classes,
+        np.concatenate([x for x, _ in train]),
+        np.concatenate([y for _, y in train]),
+        x_test,
+        y_test,
+        classes,
     )
 
 
@@ -220,7 +236,9 @@ def read_images(
         images = [np.repeat(im, 3, axis=-1) if im.shape[-1] == 1 else im for im in images]
     shapes = {im.shape for im in images}
     if len(shapes) > 1:
-        raise DataError(f"{str(path)!r}: images of several sizes {sorted(shapes)}; set data.image_size")
+        raise DataError(
+            f"{str(path)!r}: images of several sizes {sorted(shapes)}; set data.image_size"
+        )
     return np.stack(images), labels, names
 
 
@@ -233,7 +251,9 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise DataError(f"{str(path)!r}: not a readable npz ({exc})") from exc
     if not ({"x_train", "x_test"} <= set(arrays) or "images" in arrays):
-        raise DataError(f"{str(path)!r}: expected arrays x_train and x_test, or images; got {sorted(arrays)}")
+        raise DataError(
+            f"{str(path)!r}: expected arrays x_train and x_test, or images; got {sorted(arrays)}"
+        )
     return arrays
 
 
@@ -257,8 +277,11 @@ def resize_array(x: np.ndarray, size: int | None) -> np.ndarray:
         return x
     mode = "L" if x.shape[-1] == 1 else "RGB"
     out = [
-        np.asarray(Image.fromarray(im.squeeze(-1) if mode == "L" else im, mode).resize(
-            (size, size), Image.Resampling.BICUBIC))
+        np.asarray(
+            Image.fromarray(im.squeeze(-1) if mode == "L" else im, mode).resize(
+                (size, size), Image.Resampling.BICUBIC
+            )
+        )
         for im in x
     ]
     return to_nhwc_uint8(np.stack(out), "resized images")
@@ -306,7 +329,9 @@ def verify_md5(path: Path, expected: str) -> None:
         )
 
 
-def resolve_sources(cfg: DataConfig, download_dir: str | Path) -> tuple[dict[str, Path], dict[str, str]]:
+def resolve_sources(
+    cfg: DataConfig, download_dir: str | Path
+) -> tuple[dict[str, Path], dict[str, str]]:
     """Map each role to a local path (mirror, or downloaded once), verifying checksums.
 
     Returns the paths and their sha256 (for provenance). A mirror entry may be a folder (an
@@ -327,7 +352,9 @@ def resolve_sources(cfg: DataConfig, download_dir: str | Path) -> tuple[dict[str
         else:
             hashes[str(path)] = verify_sha256(path, cfg.sha256.get(name), key=f"sha256[{name}]")
             if name not in cfg.sha256:
-                log.warning("%s has sha256 %s; set data.sha256[%s] to pin it", path, hashes[str(path)], name)
+                log.warning(
+                    "%s has sha256 %s; set data.sha256[%s] to pin it", path, hashes[str(path)], name
+                )
             if name in cfg.md5:
                 verify_md5(path, cfg.md5[name])
         paths[role] = path
@@ -340,11 +367,16 @@ def _read(cfg: DataConfig, paths: Mapping[str, Path]) -> ImageSet:
         x, y, classes = load_digits()
         return ImageSet(*split(x, y, cfg.test_fraction, cfg.seed), classes)
     if fmt == "idx":
-        xs = {s: to_nhwc_uint8(read_idx(paths[f"{s}_images"]), f"{s}_images") for s in ("train", "test")}
+        xs = {
+            s: to_nhwc_uint8(read_idx(paths[f"{s}_images"]), f"{s}_images")
+            for s in ("train", "test")
+        }
         ys = {s: read_idx(paths[f"{s}_labels"]).astype(np.int64) for s in ("train", "test")}
         for s in ("train", "test"):
             if ys[s].ndim != 1 or len(ys[s]) != len(xs[s]):
-                raise DataError(f"{paths[f'{s}_labels']}: {ys[s].shape} labels for {len(xs[s])} images")
+                raise DataError(
+                    f"{paths[f'{s}_labels']}: {ys[s].shape} labels for {len(xs[s])} images"
+                )
         classes = [str(c) for c in range(int(max(ys["train"].max(), ys["test"].max())) + 1)]
         return ImageSet(xs["train"], ys["train"], xs["test"], ys["test"], classes)
     if fmt == "cifar_pickle":
@@ -355,14 +387,24 @@ def _read(cfg: DataConfig, paths: Mapping[str, Path]) -> ImageSet:
             x = to_nhwc_uint8(a["images"], "images")
             y = np.asarray(a.get("labels", np.full(len(x), -1)), dtype=np.int64)
             return ImageSet(*split(x, y, cfg.test_fraction, cfg.seed), numbered_classes(y))
-        ys = [np.asarray(a.get(k, np.full(len(a[f"x_{k[2:]}"]), -1)), np.int64) for k in ("y_train", "y_test")]
-        return ImageSet(to_nhwc_uint8(a["x_train"], "x_train"), ys[0],
-                        to_nhwc_uint8(a["x_test"], "x_test"), ys[1], numbered_classes(*ys))
+        ys = [
+            np.asarray(a.get(k, np.full(len(a[f"x_{k[2:]}"]), -1)), np.int64)
+            for k in ("y_train", "y_test")
+        ]
+        return ImageSet(
+            to_nhwc_uint8(a["x_train"], "x_train"),
+            ys[0],
+            to_nhwc_uint8(a["x_test"], "x_test"),
+            ys[1],
+            numbered_classes(*ys),
+        )
     if fmt == "celeba":
         x, _, names = read_images(paths["source"], size, crop, labelled=False)
         y = np.full(len(x), -1, dtype=np.int64)
         if "partition" in paths:  # list_eval_partition.txt: "<file> <0 train|1 valid|2 test>"
-            part = dict(line.split() for line in paths["partition"].read_text().splitlines() if line.strip())
+            part = dict(
+                line.split() for line in paths["partition"].read_text().splitlines() if line.strip()
+            )
             test = np.array([part.get(Path(n).name, "0") == "2" for n in names])
             return ImageSet(x[~test], y[~test], x[test], y[test], [])
         return ImageSet(*split(x, y, cfg.test_fraction, cfg.seed), [])
@@ -382,7 +424,7 @@ def _read(cfg: DataConfig, paths: Mapping[str, Path]) -> ImageSet:
         l_tr = [lab for lab, t in zip(labels, is_test, strict=True) if not t]
         l_te = [lab for lab, t in zip(labels, is_test, strict=True) if t]
     y, classes = label_ids(l_tr + l_te)
-    return ImageSet(x_tr, y[: len(x_tr)], x_te, y[len(x_tr):], classes)
+    return ImageSet(x_tr, y[: len(x_tr)], x_te, y[len(x_tr) :], classes)
 
 
 def load_dataset(cfg: DataConfig, download_dir: str | Path) -> tuple[ImageSet, dict[str, str]]:
@@ -390,36 +432,57 @@ def load_dataset(cfg: DataConfig, download_dir: str | Path) -> tuple[ImageSet, d
     paths, hashes = resolve_sources(cfg, download_dir)
     data = _read(cfg, paths)
     if cfg.format in ("idx", "cifar_pickle", "npz"):  # array sources: resize here
-        data.x_train, data.x_test = resize_array(data.x_train, cfg.image_size), resize_array(
-            data.x_test, cfg.image_size)
+        data.x_train, data.x_test = (
+            resize_array(data.x_train, cfg.image_size),
+            resize_array(data.x_test, cfg.image_size),
+        )
     if cfg.max_train is not None:
         data.x_train, data.y_train = data.x_train[: cfg.max_train], data.y_train[: cfg.max_train]
     if cfg.max_test is not None:
         data.x_test, data.y_test = data.x_test[: cfg.max_test], data.y_test[: cfg.max_test]
     labelled = int((data.y_train >= 0).sum() + (data.y_test >= 0).sum())
-    log.info("dataset: train %s, test %s, %s", data.x_train.shape, data.x_test.shape,
-             f"{len(data.classes)} classes" if labelled else "no labels")
+    log.info(
+        "dataset: train %s, test %s, %s",
+        data.x_train.shape,
+        data.x_test.shape,
+        f"{len(data.classes)} classes" if labelled else "no labels",
+    )
     return data, hashes
 
 
 def save_npz(data: ImageSet, path: str | Path) -> None:
     """The decoded dataset in one npz (written by the caller through ``atomic_path``)."""
-    np.savez(path, x_train=data.x_train, y_train=data.y_train, x_test=data.x_test,
-             y_test=data.y_test, classes=np.array(data.classes, dtype=str))
+    np.savez(
+        path,
+        x_train=data.x_train,
+        y_train=data.y_train,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        classes=np.array(data.classes, dtype=str),
+    )
 
 
 def load_npz(path: str | Path) -> ImageSet:
     """Read back what :func:`save_npz` wrote."""
     a = read_npz(path)
-    return ImageSet(a["x_train"], a["y_train"], a["x_test"], a["y_test"],
-                    [str(c) for c in a.get("classes", [])])
+    return ImageSet(
+        a["x_train"], a["y_train"], a["x_test"], a["y_test"], [str(c) for c in a.get("classes", [])]
+    )
 
 
 def summary_rows(data: ImageSet) -> list[dict]:
     """Results rows describing a prepared dataset: sizes, shape and pixel statistics per split."""
     rows = []
     for split, x in (("train", data.x_train), ("test", data.x_test)):
-        rows += [{"method": split, "metric": m, "value": float(v)} for m, v in (
-            ("n_images", len(x)), ("height", x.shape[1]), ("width", x.shape[2]), ("channels", x.shape[3]),
-            ("pixel_mean", x.mean() / 255.0), ("pixel_std", x.std() / 255.0))]
+        rows += [
+            {"method": split, "metric": m, "value": float(v)}
+            for m, v in (
+                ("n_images", len(x)),
+                ("height", x.shape[1]),
+                ("width", x.shape[2]),
+                ("channels", x.shape[3]),
+                ("pixel_mean", x.mean() / 255.0),
+                ("pixel_std", x.std() / 255.0),
+            )
+        ]
     return rows

@@ -108,5 +108,3 @@ class ImageEBM(EnergyModel):
 def to_signed(x01: torch.Tensor) -> torch.Tensor:
     """Samples in [0, 1] -> the [-1, 1] scaling of the rest of the image pipeline."""
     return x01.clamp(0, 1) * 2 - 1
-
-

@@ -63,20 +63,29 @@ def reconstruction(vq: VQVAE, x: torch.Tensor, batch: int, device) -> dict:
         recon.append(out["x_hat"].cpu())
     codes, recon = torch.cat(codes), torch.cat(recon)
     mse_q, mse_z = sq_q / x.numel(), sq_z / x.numel()
-    out = {"mse": mse_q, "nmse": mse_q / float((x / 2).var()), "psnr": metrics.psnr(mse_q),
-           "psnr_continuous_z": metrics.psnr(mse_z),
-           # the decoder's share of bits/dim: a Gaussian of the test MSE, discretised to 256 levels
-           "decoder_bits_per_dim": metrics.discretized_gaussian_bits(x, recon, 2 * math.sqrt(mse_q))}
+    out = {
+        "mse": mse_q,
+        "nmse": mse_q / float((x / 2).var()),
+        "psnr": metrics.psnr(mse_q),
+        "psnr_continuous_z": metrics.psnr(mse_z),
+        # the decoder's share of bits/dim: a Gaussian of the test MSE, discretised to 256 levels
+        "decoder_bits_per_dim": metrics.discretized_gaussian_bits(x, recon, 2 * math.sqrt(mse_q)),
+    }
     out |= metrics.code_usage(codes.numpy(), vq.config.codebook_size)
     return {"metrics": out, "codes": codes, "recon": recon}
 
 
 @torch.no_grad()
-def prior_bits(prior: CodePrior, codes: torch.Tensor, dims_per_image: int, batch: int, device) -> dict:
+def prior_bits(
+    prior: CodePrior, codes: torch.Tensor, dims_per_image: int, batch: int, device
+) -> dict:
     """Test NLL of the code grids in bits per code, and spread over the image's dimensions."""
     nll = sum(float(prior.nll(c.to(device))) * c.numel() for c in _batches(codes, batch))
     bits_code = nll / codes.numel() / math.log(2)
-    return {"prior_bits_per_code": bits_code, "prior_bits_per_dim": bits_code * codes[0].numel() / dims_per_image}
+    return {
+        "prior_bits_per_code": bits_code,
+        "prior_bits_per_dim": bits_code * codes[0].numel() / dims_per_image,
+    }
 
 
 @torch.no_grad()
@@ -86,10 +95,14 @@ def features(clf: Classifier, x: torch.Tensor, batch: int, device) -> np.ndarray
 
 @torch.no_grad()
 def decode(vq: VQVAE, codes: torch.Tensor, batch: int, device) -> torch.Tensor:
-    return torch.cat([vq.decode_codes(c.to(device)).clamp(-1, 1).cpu() for c in _batches(codes, batch)])
+    return torch.cat(
+        [vq.decode_codes(c.to(device)).clamp(-1, 1).cpu() for c in _batches(codes, batch)]
+    )
 
 
-def evaluate(cfg, data: ImageSet, vqvae_path, prior_path, classifier_path, device) -> tuple[list[dict], dict]:
+def evaluate(
+    cfg, data: ImageSet, vqvae_path, prior_path, classifier_path, device
+) -> tuple[list[dict], dict]:
     """Results rows (``method`` names the weights: ``_ema`` or ``_raw``) and arrays for the figures."""
     x_test = to_tensor(data.x_test)
     n = min(cfg.n_samples, len(data.x_test), len(data.x_train))
@@ -104,39 +117,76 @@ def evaluate(cfg, data: ImageSet, vqvae_path, prior_path, classifier_path, devic
     def frechet(x: torch.Tensor) -> dict:
         if clf is None:
             return {}
-        return {"frechet_distance": metrics.frechet_distance(features(clf, x, cfg.batch_size, device), feat_b)}
+        return {
+            "frechet_distance": metrics.frechet_distance(
+                features(clf, x, cfg.batch_size, device), feat_b
+            )
+        }
 
     baseline = frechet(real_a) | {
-        "sliced_wasserstein": metrics.sliced_wasserstein(real_a / 2 + 0.5, real_b / 2 + 0.5, cfg.swd_projections,
-                                                         cfg.seed),
-        "n_images": float(n)}
-    rows = [{"method": "real_train_vs_test", "implementation": "ours", "metric": m, "value": v}
-            for m, v in baseline.items()]
+        "sliced_wasserstein": metrics.sliced_wasserstein(
+            real_a / 2 + 0.5, real_b / 2 + 0.5, cfg.swd_projections, cfg.seed
+        ),
+        "n_images": float(n),
+    }
+    rows = [
+        {"method": "real_train_vs_test", "implementation": "ours", "metric": m, "value": v}
+        for m, v in baseline.items()
+    ]
     arrays = {"real": data.x_test[: cfg.n_grid]}
-    vqs = {impl: load_model(vqvae_path, VQVAE, ema=impl == "ema")[0].to(device) for impl in ("ema", "raw")}
+    vqs = {
+        impl: load_model(vqvae_path, VQVAE, ema=impl == "ema")[0].to(device)
+        for impl in ("ema", "raw")
+    }
     recs = {impl: reconstruction(vq, x_test, cfg.batch_size, device) for impl, vq in vqs.items()}
     for impl, rec in recs.items():
-        rows += [{"method": f"vqvae_reconstruction_{impl}", "implementation": "ours", "metric": k, "value": float(v)}
-                 for k, v in rec["metrics"].items()]
-        arrays |= {f"recon_{impl}": to_uint8(rec["recon"][: cfg.n_grid]),
-                   f"code_counts_{impl}": np.bincount(rec["codes"].numpy().ravel(),
-                                                      minlength=vqs[impl].config.codebook_size)}
+        rows += [
+            {
+                "method": f"vqvae_reconstruction_{impl}",
+                "implementation": "ours",
+                "metric": k,
+                "value": float(v),
+            }
+            for k, v in rec["metrics"].items()
+        ]
+        arrays |= {
+            f"recon_{impl}": to_uint8(rec["recon"][: cfg.n_grid]),
+            f"code_counts_{impl}": np.bincount(
+                rec["codes"].numpy().ravel(), minlength=vqs[impl].config.codebook_size
+            ),
+        }
     # The prior was trained on the EMA VQ-VAE's codes: its raw and EMA weights both pair with it.
-    vq, test_codes, decoder_bpd = vqs["ema"], recs["ema"]["codes"], recs["ema"]["metrics"]["decoder_bits_per_dim"]
+    vq, test_codes, decoder_bpd = (
+        vqs["ema"],
+        recs["ema"]["codes"],
+        recs["ema"]["metrics"]["decoder_bits_per_dim"],
+    )
     for impl in ("ema", "raw"):
         prior = load_model(prior_path, CodePrior, ema=impl == "ema")[0].to(device)
         bits = prior_bits(prior, test_codes, x_test[0].numel(), cfg.batch_size, device)
         bits["bits_per_dim"] = bits["prior_bits_per_dim"] + decoder_bpd
         gen = torch.Generator(device=device).manual_seed(cfg.seed)
-        codes = torch.cat([prior.sample(len(c), cfg.temperature, gen)
-                           for c in _batches(torch.empty(n), cfg.batch_size)])
+        codes = torch.cat(
+            [
+                prior.sample(len(c), cfg.temperature, gen)
+                for c in _batches(torch.empty(n), cfg.batch_size)
+            ]
+        )
         samples = decode(vq, codes, cfg.batch_size, device)
         bits |= frechet(samples) | {
-            "sliced_wasserstein": metrics.sliced_wasserstein(samples / 2 + 0.5, real_b / 2 + 0.5,
-                                                             cfg.swd_projections, cfg.seed),
+            "sliced_wasserstein": metrics.sliced_wasserstein(
+                samples / 2 + 0.5, real_b / 2 + 0.5, cfg.swd_projections, cfg.seed
+            ),
             "n_images": float(n),
         }
-        rows += [{"method": f"vqvae_prior_samples_{impl}", "implementation": "ours", "metric": k, "value": float(v)}
-                 for k, v in bits.items()]
+        rows += [
+            {
+                "method": f"vqvae_prior_samples_{impl}",
+                "implementation": "ours",
+                "metric": k,
+                "value": float(v),
+            }
+            for k, v in bits.items()
+        ]
         arrays[f"samples_{impl}"] = to_uint8(samples[: cfg.n_grid])
     return rows, arrays

@@ -22,8 +22,13 @@ def tile(images: np.ndarray, ncol: int) -> np.ndarray:
 
 
 def _show(ax, mosaic: np.ndarray, title: str) -> None:
-    ax.imshow(mosaic.squeeze(-1) if mosaic.shape[-1] == 1 else mosaic, cmap="gray",
-              interpolation="nearest", vmin=0, vmax=255)
+    ax.imshow(
+        mosaic.squeeze(-1) if mosaic.shape[-1] == 1 else mosaic,
+        cmap="gray",
+        interpolation="nearest",
+        vmin=0,
+        vmax=255,
+    )
     ax.set_title(title, fontsize=9)
     ax.axis("off")
 
@@ -70,8 +75,12 @@ def activation_maps(acts: dict[str, np.ndarray], n_channels: int = 8):
     """Captured activations of the first test image (post 6575's "any intermediate variable"):
     one row per captured module, its first channels as heat maps (code grids as integer maps)."""
     maps = {k: v for k, v in acts.items() if v.ndim in (3, 4)}
-    fig, axes = plt.subplots(max(1, len(maps)), n_channels, figsize=(1.3 * n_channels, 1.4 * max(1, len(maps))),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        max(1, len(maps)),
+        n_channels,
+        figsize=(1.3 * n_channels, 1.4 * max(1, len(maps))),
+        squeeze=False,
+    )
     for row, (name, a) in zip(axes, maps.items(), strict=False):
         chans = a[0][None] if a.ndim == 3 else a[0]
         for k, ax in enumerate(row):
@@ -83,18 +92,27 @@ def activation_maps(acts: dict[str, np.ndarray], n_channels: int = 8):
     return fig
 
 
-def vqvae_figures(arrays: dict[str, np.ndarray], acts: dict[str, np.ndarray],
-                  logs: dict[str, pd.DataFrame]) -> dict[str, plt.Figure]:
+def vqvae_figures(
+    arrays: dict[str, np.ndarray], acts: dict[str, np.ndarray], logs: dict[str, pd.DataFrame]
+) -> dict[str, plt.Figure]:
     """The VQ-VAE's report figures by name: reconstructions, samples, codebook, losses, activations."""
     a = arrays
     return {
-        "reconstructions": image_grids({"test images": a["real"], "EMA dec(z_q)": a["recon_ema"],
-                                        "raw dec(z_q)": a["recon_raw"]}),
-        "samples": image_grids({"prior samples (EMA)": a["samples_ema"],
-                                "prior samples (raw)": a["samples_raw"]}),
+        "reconstructions": image_grids(
+            {
+                "test images": a["real"],
+                "EMA dec(z_q)": a["recon_ema"],
+                "raw dec(z_q)": a["recon_raw"],
+            }
+        ),
+        "samples": image_grids(
+            {"prior samples (EMA)": a["samples_ema"], "prior samples (raw)": a["samples_raw"]}
+        ),
         "codebook": codebook_usage({"EMA": a["code_counts_ema"], "raw": a["code_counts_raw"]}),
         "activations": activation_maps(acts),
-        "losses": loss_curves(logs, {"vqvae": ["mse_x", "mse_e", "mse_z"], "prior": ["bits_per_code"]}),
+        "losses": loss_curves(
+            logs, {"vqvae": ["mse_x", "mse_e", "mse_z"], "prior": ["bits_per_code"]}
+        ),
     }
 
 
@@ -109,7 +127,9 @@ def ablation(summary: pd.DataFrame, cells: list[str]):
         rows = rows.sort_values("ratio")
         for ax, metric in zip(axes, ("psnr", "perplexity"), strict=True):
             ax.plot(rows.ratio, rows[metric], marker="o", label=cell)
-    for ax, label in zip(axes, ("test PSNR from z_q (dB)", "codebook perplexity (test)"), strict=True):
+    for ax, label in zip(
+        axes, ("test PSNR from z_q (dB)", "codebook perplexity (test)"), strict=True
+    ):
         ax.set_xscale("log")
         ax.set_xticks(ratios, [f"{r:g}" for r in ratios])
         ax.minorticks_off()
@@ -119,8 +139,13 @@ def ablation(summary: pd.DataFrame, cells: list[str]):
     axes[1].set_yscale("log")  # K = 64 and K = 512 differ eightfold
     axes[1].yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     axes[1].yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    axes[1].set_yticks([t for t in (4, 8, 16, 32, 64, 128, 256, 512, 1024)
-                        if summary.perplexity.min() / 2 <= t <= summary.perplexity.max() * 2])
+    axes[1].set_yticks(
+        [
+            t
+            for t in (4, 8, 16, 32, 64, 128, 256, 512, 1024)
+            if summary.perplexity.min() / 2 <= t <= summary.perplexity.max() * 2
+        ]
+    )
     fig.tight_layout()
     return fig
 
@@ -129,9 +154,14 @@ def interpolation(arrays: dict[str, np.ndarray]):
     """E1.5: per pair, dec(q(z_t)) above dec(z_t) along the straight path in continuous z."""
     q, z = arrays["quantised"], arrays["continuous"]
     n_pairs, n_steps = q.shape[:2]
-    rows = np.stack([r for pair in zip(q, z, strict=True) for r in pair])  # (2 * pairs, steps, H, W, C)
+    rows = np.stack(
+        [r for pair in zip(q, z, strict=True) for r in pair]
+    )  # (2 * pairs, steps, H, W, C)
     fig, ax = plt.subplots(figsize=(1.0 * n_steps + 1, 1.0 * 2 * n_pairs))
-    _show(ax, tile(rows.reshape(-1, *rows.shape[2:]), n_steps),
-          "z_t = (1-t) z_a + t z_b: dec(q(z_t)) (odd rows) above dec(z_t) (even rows)")
+    _show(
+        ax,
+        tile(rows.reshape(-1, *rows.shape[2:]), n_steps),
+        "z_t = (1-t) z_a + t z_b: dec(q(z_t)) (odd rows) above dec(z_t) (even rows)",
+    )
     fig.tight_layout()
     return fig

@@ -28,7 +28,10 @@ def code_usage(codes: np.ndarray, codebook_size: int) -> dict[str, float]:
     counts = np.bincount(np.asarray(codes).ravel(), minlength=codebook_size).astype(float)
     p = counts / counts.sum()
     nz = p[p > 0]
-    return {"perplexity": float(np.exp(-(nz * np.log(nz)).sum())), "codes_used": float((counts > 0).mean())}
+    return {
+        "perplexity": float(np.exp(-(nz * np.log(nz)).sum())),
+        "codes_used": float((counts > 0).mean()),
+    }
 
 
 def discretized_gaussian_bits(x: torch.Tensor, mean: torch.Tensor, sigma: float) -> float:

@@ -63,7 +63,9 @@ class GatedLayer(nn.Module):
         v_feat = self.vertical(F.pad(v, (p, p, p, 0)))  # (r, c) sees rows r-p..r, columns c-p..c+p
         below = F.pad(v_feat, (0, 0, 1, 0))[:, :, :height]  # shifted down: rows strictly above r
         shift = 1 if self.first else 0  # the first layer must not see the current code
-        h_feat = self.horizontal(F.pad(h, (p + shift, 0)))[..., :width]  # columns c-p-shift..c-shift
+        h_feat = self.horizontal(F.pad(h, (p + shift, 0)))[
+            ..., :width
+        ]  # columns c-p-shift..c-shift
         h_new = self.h_out(_gate(h_feat + self.v_to_h(below)))
         return _gate(v_feat), h_new if self.first else h + h_new
 
@@ -75,9 +77,15 @@ class GatedPixelCNN(nn.Module):
         super().__init__()
         self.config = c = config
         self.embed = nn.Embedding(c.codebook_size, c.channels)
-        self.layers = nn.ModuleList([GatedLayer(c.channels, c.kernel, i == 0) for i in range(c.n_layers)])
-        self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(c.channels, c.channels, 1), nn.ReLU(),
-                                  nn.Conv2d(c.channels, c.codebook_size, 1))
+        self.layers = nn.ModuleList(
+            [GatedLayer(c.channels, c.kernel, i == 0) for i in range(c.n_layers)]
+        )
+        self.head = nn.Sequential(
+            nn.ReLU(),
+            nn.Conv2d(c.channels, c.channels, 1),
+            nn.ReLU(),
+            nn.Conv2d(c.channels, c.codebook_size, 1),
+        )
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes (B, h, w) -> logits (B, h*w, K) of each code given those before it (raster order)."""
@@ -99,13 +107,17 @@ class GatedPixelCNN(nn.Module):
         return {"loss": loss.detach(), "bits_per_code": loss.detach() / math.log(2)}
 
     @torch.no_grad()
-    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(
+        self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """Ancestral sampling in raster order, one full forward pass per code: (n, h, w)."""
         c, device = self.config, self.head[-1].weight.device
         codes = torch.zeros(n, c.height, c.width, dtype=torch.long, device=device)
         for i in range(c.height * c.width):
             logits = self(codes)[:, i].float() / temperature
-            codes.view(n, -1)[:, i] = torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(1)
+            codes.view(n, -1)[:, i] = torch.multinomial(
+                logits.softmax(-1), 1, generator=generator
+            ).squeeze(1)
         return codes
 
 
@@ -117,11 +129,13 @@ class PixelCNNSection:
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
 
 
-def build_pixelcnn(section: PixelCNNSection, codes: torch.Tensor,
-                   codebook_size: int) -> tuple[GatedPixelCNN, CodesDataset]:
+def build_pixelcnn(
+    section: PixelCNNSection, codes: torch.Tensor, codebook_size: int
+) -> tuple[GatedPixelCNN, CodesDataset]:
     """A PixelCNN sized to the VQ-VAE's codebook and code grid, and the codes as its dataset."""
-    cfg = dataclasses.replace(section.model, codebook_size=codebook_size,
-                              height=codes.shape[1], width=codes.shape[2])
+    cfg = dataclasses.replace(
+        section.model, codebook_size=codebook_size, height=codes.shape[1], width=codes.shape[2]
+    )
     return GatedPixelCNN(cfg), CodesDataset(codes)
 
 

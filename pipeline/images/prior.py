@@ -32,7 +32,9 @@ class PriorConfig:
 
     def __post_init__(self):
         if self.n_embd % self.n_head:
-            raise ValueError(f"prior.model.n_embd {self.n_embd} not divisible by n_head {self.n_head}")
+            raise ValueError(
+                f"prior.model.n_embd {self.n_embd} not divisible by n_head {self.n_head}"
+            )
         for key in ("codebook_size", "height", "width", "n_layer", "n_head", "n_embd"):
             if getattr(self, key) < 1:
                 raise ValueError(f"prior.model.{key}: {getattr(self, key)} must be >= 1")
@@ -50,15 +52,18 @@ class CausalSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
         """``cache`` (sampling only): keys and values of earlier positions, fed one position at a time."""
         b, t, c = x.shape
-        q, k, v = (h.view(b, t, self.n_head, c // self.n_head).transpose(1, 2)
-                   for h in self.qkv(x).split(c, dim=2))
+        q, k, v = (
+            h.view(b, t, self.n_head, c // self.n_head).transpose(1, 2)
+            for h in self.qkv(x).split(c, dim=2)
+        )
         if cache is not None:
             if "k" in cache:
                 k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)
             cache["k"], cache["v"] = k, v
         # one new position attends to every cached one; a full sequence is masked causally
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=cache is None,
-                                           dropout_p=self.dropout if self.training else 0.0)
+        y = F.scaled_dot_product_attention(
+            q, k, v, is_causal=cache is None, dropout_p=self.dropout if self.training else 0.0
+        )
         return self.proj(y.transpose(1, 2).reshape(b, t, c))
 
 
@@ -67,8 +72,12 @@ class Block(nn.Module):
         super().__init__()
         self.ln1, self.ln2 = nn.LayerNorm(cfg.n_embd), nn.LayerNorm(cfg.n_embd)
         self.attn = CausalSelfAttention(cfg)
-        self.mlp = nn.Sequential(nn.Linear(cfg.n_embd, 4 * cfg.n_embd), nn.GELU(),
-                                 nn.Linear(4 * cfg.n_embd, cfg.n_embd), nn.Dropout(cfg.dropout))
+        self.mlp = nn.Sequential(
+            nn.Linear(cfg.n_embd, 4 * cfg.n_embd),
+            nn.GELU(),
+            nn.Linear(4 * cfg.n_embd, cfg.n_embd),
+            nn.Dropout(cfg.dropout),
+        )
 
     def forward(self, x, cache: dict | None = None):
         x = x + self.attn(self.ln1(x), cache)
@@ -97,7 +106,9 @@ class CodePrior(nn.Module):
         inp = torch.cat([start, flat[:, :-1]], dim=1)
         return self._logits(inp)
 
-    def _logits(self, inp: torch.Tensor, caches: list[dict] | None = None, offset: int = 0) -> torch.Tensor:
+    def _logits(
+        self, inp: torch.Tensor, caches: list[dict] | None = None, offset: int = 0
+    ) -> torch.Tensor:
         pos = slice(offset, offset + inp.shape[1])
         x = self.tok(inp) + self.row(self.rows[pos]) + self.col(self.cols[pos])
         for i, block in enumerate(self.blocks):
@@ -117,7 +128,9 @@ class CodePrior(nn.Module):
         return {"loss": loss.detach(), "bits_per_code": loss.detach() / math.log(2)}
 
     @torch.no_grad()
-    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(
+        self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """Ancestral sampling, one code at a time: (n, h, w) integer codes."""
         c, device = self.config, self.head.weight.device
         token = torch.full((n, 1), c.codebook_size, dtype=torch.long, device=device)
@@ -151,8 +164,11 @@ class PriorSection:
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
 
 
-def build_prior(section: PriorSection, codes: torch.Tensor, codebook_size: int) -> tuple[CodePrior, CodesDataset]:
+def build_prior(
+    section: PriorSection, codes: torch.Tensor, codebook_size: int
+) -> tuple[CodePrior, CodesDataset]:
     """A prior sized to the VQ-VAE's codebook and code grid, and the codes as its dataset."""
-    cfg = dataclasses.replace(section.model, codebook_size=codebook_size,
-                              height=codes.shape[1], width=codes.shape[2])
+    cfg = dataclasses.replace(
+        section.model, codebook_size=codebook_size, height=codes.shape[1], width=codes.shape[2]
+    )
     return CodePrior(cfg), CodesDataset(codes)

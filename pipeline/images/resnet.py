@@ -31,7 +31,9 @@ class ResNetConfig:
 
     def __post_init__(self):
         if self.depth < 8 or (self.depth - 2) % 6:
-            raise ValueError(f"resnet.depth: {self.depth} must be 6n + 2 with n >= 1 (8, 14, 20, 32, ...)")
+            raise ValueError(
+                f"resnet.depth: {self.depth} must be 6n + 2 with n >= 1 (8, 14, 20, 32, ...)"
+            )
         for key in ("width", "in_channels", "n_classes"):
             if getattr(self, key) < 1:
                 raise ValueError(f"resnet.{key}: {getattr(self, key)} must be >= 1")
@@ -48,7 +50,9 @@ class BasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(c_out)
         self.shortcut = nn.Identity()
         if stride != 1 or c_in != c_out:
-            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = F.relu(self.bn1(self.conv1(x)))
@@ -80,7 +84,9 @@ class ResNet(nn.Module):
         super().__init__()
         self.config = c = config
         n, w = (c.depth - 2) // 6, c.width
-        self.stem = nn.Sequential(nn.Conv2d(c.in_channels, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU())
+        self.stem = nn.Sequential(
+            nn.Conv2d(c.in_channels, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU()
+        )
         blocks, c_in = [], w
         for stage, c_out in enumerate((w, 2 * w, 4 * w)):
             for i in range(n):

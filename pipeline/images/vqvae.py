@@ -50,13 +50,29 @@ class VQVAEConfig:
 
     def __post_init__(self):
         if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"vqvae.model.architecture: {self.architecture!r} is not one of "
-                             f"{', '.join(ARCHITECTURES)}")
-        for key in ("in_channels", "hidden", "res_hidden", "codebook_size", "code_dim", "downsample"):
+            raise ValueError(
+                f"vqvae.model.architecture: {self.architecture!r} is not one of "
+                f"{', '.join(ARCHITECTURES)}"
+            )
+        for key in (
+            "in_channels",
+            "hidden",
+            "res_hidden",
+            "codebook_size",
+            "code_dim",
+            "downsample",
+        ):
             if getattr(self, key) < 1:
                 raise ValueError(f"vqvae.model.{key}: {getattr(self, key)} must be >= 1")
-        if self.n_res < 0 or self.beta < 0 or self.codebook_weight < 0 or self.dead_code_threshold < 0:
-            raise ValueError("vqvae.model: n_res, beta, codebook_weight, dead_code_threshold must be >= 0")
+        if (
+            self.n_res < 0
+            or self.beta < 0
+            or self.codebook_weight < 0
+            or self.dead_code_threshold < 0
+        ):
+            raise ValueError(
+                "vqvae.model: n_res, beta, codebook_weight, dead_code_threshold must be >= 0"
+            )
         if not 0.0 < self.codebook_decay < 1.0:
             raise ValueError(f"vqvae.model.codebook_decay: {self.codebook_decay} not in (0, 1)")
 
@@ -64,8 +80,12 @@ class VQVAEConfig:
 class ResidualBlock(nn.Module):
     def __init__(self, channels: int, hidden: int):
         super().__init__()
-        self.net = nn.Sequential(nn.ReLU(), nn.Conv2d(channels, hidden, 3, padding=1), nn.ReLU(),
-                                 nn.Conv2d(hidden, channels, 1))
+        self.net = nn.Sequential(
+            nn.ReLU(),
+            nn.Conv2d(channels, hidden, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(hidden, channels, 1),
+        )
 
     def forward(self, x):
         return x + self.net(x)
@@ -91,7 +111,9 @@ def decoder(cfg: VQVAEConfig) -> nn.Sequential:
     for i in range(cfg.downsample):
         last = i == cfg.downsample - 1
         out = cfg.in_channels if last else cfg.hidden // 2
-        layers += [nn.ConvTranspose2d(c, out, 4, stride=2, padding=1)] + ([] if last else [nn.ReLU()])
+        layers += [nn.ConvTranspose2d(c, out, 4, stride=2, padding=1)] + (
+            [] if last else [nn.ReLU()]
+        )
         c = out
     return nn.Sequential(*layers)
 
@@ -106,8 +128,13 @@ class AuthorResidualBlock(nn.Module):
 
     def __init__(self, channels: int, hidden: int):
         super().__init__()
-        self.net = nn.Sequential(nn.ReLU(), nn.Conv2d(channels, hidden, 3, padding=1), _keras_bn(hidden),
-                                 nn.ReLU(), nn.Conv2d(hidden, channels, 1))
+        self.net = nn.Sequential(
+            nn.ReLU(),
+            nn.Conv2d(channels, hidden, 3, padding=1),
+            _keras_bn(hidden),
+            nn.ReLU(),
+            nn.Conv2d(hidden, channels, 1),
+        )
 
     def forward(self, x):
         return x + self.net(x)
@@ -121,8 +148,10 @@ def author_encoder(cfg: VQVAEConfig) -> nn.Sequential:
     """
     layers, c = [], cfg.in_channels
     for i in range(cfg.downsample):
-        layers += ([nn.ReLU()] if i else []) + [nn.Conv2d(c, cfg.hidden, 4, stride=2, padding=1),
-                                                 _keras_bn(cfg.hidden)]
+        layers += ([nn.ReLU()] if i else []) + [
+            nn.Conv2d(c, cfg.hidden, 4, stride=2, padding=1),
+            _keras_bn(cfg.hidden),
+        ]
         c = cfg.hidden
     for i in range(cfg.n_res):
         layers += [AuthorResidualBlock(cfg.hidden, cfg.res_hidden)]
@@ -140,10 +169,16 @@ def author_decoder(cfg: VQVAEConfig) -> nn.Sequential:
         layers += [_keras_bn(cfg.hidden), AuthorResidualBlock(cfg.hidden, cfg.res_hidden)]
     for i in range(cfg.downsample):
         if i == cfg.downsample - 1:
-            layers += [nn.ConvTranspose2d(cfg.hidden, cfg.in_channels, 4, stride=2, padding=1), nn.Tanh()]
+            layers += [
+                nn.ConvTranspose2d(cfg.hidden, cfg.in_channels, 4, stride=2, padding=1),
+                nn.Tanh(),
+            ]
         else:
-            layers += [nn.ConvTranspose2d(cfg.hidden, cfg.hidden, 4, stride=2, padding=1),
-                       _keras_bn(cfg.hidden), nn.ReLU()]
+            layers += [
+                nn.ConvTranspose2d(cfg.hidden, cfg.hidden, 4, stride=2, padding=1),
+                _keras_bn(cfg.hidden),
+                nn.ReLU(),
+            ]
     return nn.Sequential(*layers)
 
 
@@ -186,8 +221,13 @@ class VectorQuantizer(nn.Module):
             z_q = e.permute(0, 3, 1, 2)
             probs = onehot.mean(0)
             perplexity = torch.exp(-(probs * torch.log(probs + 1e-10)).sum())
-        return {"z_q": z_q, "z_q_st": z + (z_q - z).detach(), "codes": codes.view(z.shape[0], *z.shape[2:]),
-                "perplexity": perplexity, "used": (probs > 0).float().mean()}
+        return {
+            "z_q": z_q,
+            "z_q_st": z + (z_q - z).detach(),
+            "codes": codes.view(z.shape[0], *z.shape[2:]),
+            "perplexity": perplexity,
+            "used": (probs > 0).float().mean(),
+        }
 
     @torch.no_grad()
     def update(self, flat: torch.Tensor, onehot: torch.Tensor) -> None:
@@ -260,8 +300,12 @@ class VQVAE(nn.Module):
         mse_e = F.mse_loss(out["z_q"], out["z"].detach().float())
         mse_z = F.mse_loss(out["z"].float(), out["z_q"].detach())
         weight_e = 0.0 if cfg.ema_codebook else cfg.codebook_weight
-        return {"loss": mse_x + weight_e * mse_e + cfg.beta * mse_z, "mse_x": mse_x, "mse_e": mse_e,
-                "mse_z": mse_z}
+        return {
+            "loss": mse_x + weight_e * mse_e + cfg.beta * mse_z,
+            "mse_x": mse_x,
+            "mse_e": mse_e,
+            "mse_z": mse_z,
+        }
 
     def train_step(self, ctx) -> dict[str, torch.Tensor]:
         batch = ctx.batch
@@ -269,7 +313,9 @@ class VQVAE(nn.Module):
         losses = self.losses(batch["x"], out)
         ctx.optimize(losses["loss"])
         return {k: v.detach() for k, v in losses.items()} | {
-            "perplexity": out["perplexity"].detach(), "codes_used": out["used"].detach()}
+            "perplexity": out["perplexity"].detach(),
+            "codes_used": out["used"].detach(),
+        }
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -303,8 +349,10 @@ class VQVAESection:
 def build_vqvae(section: VQVAESection, data: ImageSet) -> tuple[VQVAE, ImageDataset]:
     """The VQ-VAE for the dataset's channels (its size must be divisible by the halvings)."""
     if data.x_train.shape[1] % 2**section.model.downsample:
-        raise ValueError(f"vqvae.model.downsample: {section.model.downsample} halvings do not divide "
-                         f"the image size {data.x_train.shape[1]}")
+        raise ValueError(
+            f"vqvae.model.downsample: {section.model.downsample} halvings do not divide "
+            f"the image size {data.x_train.shape[1]}"
+        )
     model = VQVAE(dataclasses.replace(section.model, in_channels=data.x_train.shape[-1]))
     return model, ImageDataset(data.x_train, data.y_train, section.train.hflip)
 
@@ -313,4 +361,6 @@ def build_vqvae(section: VQVAESection, data: ImageSet) -> tuple[VQVAE, ImageData
 def encode_all(vq: VQVAE, x: np.ndarray, batch: int = 512) -> torch.Tensor:
     """Integer code grids (N, h, w) of uint8 NHWC images."""
     device = next(vq.parameters()).device
-    return torch.cat([vq.encode(to_tensor(x[i : i + batch]).to(device)).cpu() for i in range(0, len(x), batch)])
+    return torch.cat(
+        [vq.encode(to_tensor(x[i : i + batch]).to(device)).cpu() for i in range(0, len(x), batch)]
+    )

@@ -72,10 +72,16 @@ def ste_identities(cfg: SteConfig) -> list[dict]:
         z = torch.randn(cfg.batch, d, cfg.grid, cfg.grid, generator=gen, dtype=torch.float64)
         book = torch.randn(k, d, generator=gen, dtype=torch.float64)
         torch.manual_seed(seed)
-        dec = nn.Sequential(nn.Conv2d(d, 8, 3, padding=1), nn.Tanh(), nn.Conv2d(8, 3, 3, padding=1)).double()
+        dec = nn.Sequential(
+            nn.Conv2d(d, 8, 3, padding=1), nn.Tanh(), nn.Conv2d(8, 3, 3, padding=1)
+        ).double()
         weight = torch.randn(cfg.batch, 3, cfg.grid, cfg.grid, generator=gen, dtype=torch.float64)
         flat = z.permute(0, 2, 3, 1).reshape(-1, d)
-        z_q = book[torch.cdist(flat, book).argmin(1)].view(cfg.batch, cfg.grid, cfg.grid, d).permute(0, 3, 1, 2)
+        z_q = (
+            book[torch.cdist(flat, book).argmin(1)]
+            .view(cfg.batch, cfg.grid, cfg.grid, d)
+            .permute(0, 3, 1, 2)
+        )
 
         # the straight-through estimator: value z_q, gradient of dec at z_q, reaching z
         z_leaf = z.clone().requires_grad_(True)
@@ -86,18 +92,30 @@ def ste_identities(cfg: SteConfig) -> list[dict]:
         # z + (z_q - z) rounds twice: equal to z_q up to float64's epsilon times the scale
         eps = torch.finfo(torch.float64).eps
         forward, grad = _max_abs(z_st.detach(), z_q), _max_abs(grad_z, grad_zq)
-        rows += [{"method": "ste", "seed": seed, "metric": "forward_max_abs_diff", "value": forward},
-                 {"method": "ste", "seed": seed, "metric": "forward_max_abs_diff_over_eps",
-                  "value": forward / (eps * float(z_q.abs().max()))},
-                 {"method": "ste", "seed": seed, "metric": "grad_max_abs_diff", "value": grad},
-                 {"method": "ste", "seed": seed, "metric": "grad_max_abs_diff_over_eps",
-                  "value": grad / (eps * float(grad_zq.abs().max()))}]
+        rows += [
+            {"method": "ste", "seed": seed, "metric": "forward_max_abs_diff", "value": forward},
+            {
+                "method": "ste",
+                "seed": seed,
+                "metric": "forward_max_abs_diff_over_eps",
+                "value": forward / (eps * float(z_q.abs().max())),
+            },
+            {"method": "ste", "seed": seed, "metric": "grad_max_abs_diff", "value": grad},
+            {
+                "method": "ste",
+                "seed": seed,
+                "metric": "grad_max_abs_diff_over_eps",
+                "value": grad / (eps * float(grad_zq.abs().max())),
+            },
+        ]
 
         # the general trick: x + sg[relu(x) - x]
         x = torch.randn(256, generator=gen, dtype=torch.float64, requires_grad=True)
         y = x + (torch.relu(x) - x).detach()
         (grad_x,) = torch.autograd.grad(y.sum(), x)
-        diff = max(_max_abs(y.detach(), torch.relu(x.detach())), _max_abs(grad_x, torch.ones_like(grad_x)))
+        diff = max(
+            _max_abs(y.detach(), torch.relu(x.detach())), _max_abs(grad_x, torch.ones_like(grad_x))
+        )
         rows.append({"method": "relu_trick", "seed": seed, "metric": "max_abs_diff", "value": diff})
 
         # the split of beta |z - e|^2 into a codebook and a commitment term
@@ -106,9 +124,20 @@ def ste_identities(cfg: SteConfig) -> list[dict]:
         g_split = torch.autograd.grad(split, (ze, ee))
         joint = (ze - ee).pow(2).sum()
         g_joint = torch.autograd.grad(joint, (ze, ee))
-        rows += [{"method": "sg_split", "seed": seed, "metric": "grad_max_abs_diff",
-                  "value": max(_max_abs(a, b) for a, b in zip(g_split, g_joint, strict=True))},
-                 {"method": "sg_split", "seed": seed, "metric": "value_ratio", "value": float(split.detach() / joint.detach())}]
+        rows += [
+            {
+                "method": "sg_split",
+                "seed": seed,
+                "metric": "grad_max_abs_diff",
+                "value": max(_max_abs(a, b) for a, b in zip(g_split, g_joint, strict=True)),
+            },
+            {
+                "method": "sg_split",
+                "seed": seed,
+                "metric": "value_ratio",
+                "value": float(split.detach() / joint.detach()),
+            },
+        ]
     return rows
 
 
@@ -143,7 +172,9 @@ class AblationSection:
                 raise ValueError(f"images.ablation.codebook_sizes: {k} must be >= 1")
         for c in self.codebooks:
             if c not in CODEBOOKS:
-                raise ValueError(f"images.ablation.codebooks: {c!r} is not one of {', '.join(CODEBOOKS)}")
+                raise ValueError(
+                    f"images.ablation.codebooks: {c!r} is not one of {', '.join(CODEBOOKS)}"
+                )
         if self.batch_size < 1:
             raise ValueError(f"images.ablation.batch_size: {self.batch_size} must be >= 1")
         if self.steps is not None and self.steps < 1:
@@ -168,8 +199,9 @@ def method_name(ratio: float, codebook_size: int, codebook: str) -> str:
     return f"ratio_{ratio:g}_{cell_name(codebook_size, codebook)}"
 
 
-def ablation_cell(section: AblationSection, base: VQVAESection, data: ImageSet, cell: str,
-                  threads: int = 1) -> list[dict]:
+def ablation_cell(
+    section: AblationSection, base: VQVAESection, data: ImageSet, cell: str, threads: int = 1
+) -> list[dict]:
     """Train the cell's VQ-VAE (the base recipe, changed as the cell and ratio say) for every
     ratio and seed; test metrics of the raw weights (the author kept no weight EMA) as rows."""
     k, codebook = parse_cell(section, cell)
@@ -177,24 +209,50 @@ def ablation_cell(section: AblationSection, base: VQVAESection, data: ImageSet, 
     steps = section.steps or base.train.steps
     rows = []
     for ratio in section.ratios:
-        model_cfg = dataclasses.replace(base.model, codebook_size=k, ema_codebook=codebook == "ema",
-                                        codebook_weight=1.0, beta=float(ratio))
+        model_cfg = dataclasses.replace(
+            base.model,
+            codebook_size=k,
+            ema_codebook=codebook == "ema",
+            codebook_weight=1.0,
+            beta=float(ratio),
+        )
         method = method_name(ratio, k, codebook)
         for seed in section.seeds:
             torch.manual_seed(seed)
-            train = dataclasses.replace(base.train, steps=steps, seed=seed, capture=(), checkpoint_every=steps)
+            train = dataclasses.replace(
+                base.train, steps=steps, seed=seed, capture=(), checkpoint_every=steps
+            )
             model, dataset = build_vqvae(VQVAESection(model=model_cfg, train=train), data)
             with tempfile.TemporaryDirectory() as folder:
-                result = Trainer(train, folder, threads, f"ablation-{method}-{seed}").fit(model, dataset)
+                result = Trainer(train, folder, threads, f"ablation-{method}-{seed}").fit(
+                    model, dataset
+                )
             vq = result.model.eval()
-            metrics = evaluate.reconstruction(vq, x_test, section.batch_size, result.device)["metrics"]
+            metrics = evaluate.reconstruction(vq, x_test, section.batch_size, result.device)[
+                "metrics"
+            ]
             metrics["psnr_gap"] = metrics["psnr_continuous_z"] - metrics["psnr"]
             for name in ("mse_x", "mse_e", "mse_z"):
-                metrics[f"final_{name}"] = [r["value"] for r in result.log if r["metric"] == name][-1]
-            log.info("%s seed %d: PSNR %.2f dB, perplexity %.1f", method, seed, metrics["psnr"],
-                     metrics["perplexity"])
-            rows += [{"method": method, "seed": seed, "step": result.steps, "metric": m, "value": float(v)}
-                     for m, v in metrics.items()]
+                metrics[f"final_{name}"] = [r["value"] for r in result.log if r["metric"] == name][
+                    -1
+                ]
+            log.info(
+                "%s seed %d: PSNR %.2f dB, perplexity %.1f",
+                method,
+                seed,
+                metrics["psnr"],
+                metrics["perplexity"],
+            )
+            rows += [
+                {
+                    "method": method,
+                    "seed": seed,
+                    "step": result.steps,
+                    "metric": m,
+                    "value": float(v),
+                }
+                for m, v in metrics.items()
+            ]
     return rows
 
 
@@ -218,8 +276,9 @@ class PriorComparisonConfig:
             raise ValueError(f"compare_priors.device: {self.device!r} is not auto, cpu or cuda")
 
 
-def compare_priors(cfg: PriorComparisonConfig, data: ImageSet, vqvae_path, prior_path, pixelcnn_path,
-                   device) -> tuple[list[dict], dict[str, np.ndarray]]:
+def compare_priors(
+    cfg: PriorComparisonConfig, data: ImageSet, vqvae_path, prior_path, pixelcnn_path, device
+) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Rows for both priors (raw weights as ``attention_prior`` / ``pixelcnn_prior``, EMA weights
     with ``_ema``): held-out and training bits per code, parameter count; decoded samples.
 
@@ -227,13 +286,18 @@ def compare_priors(cfg: PriorComparisonConfig, data: ImageSet, vqvae_path, prior
     ``train-pixelcnn``); the held-out codes are that VQ-VAE's codes of the test set.
     """
     vq = load_model(vqvae_path, VQVAE, ema=True)[0].to(device)
-    test_codes = torch.cat([vq.encode(b.to(device)).cpu() for b in to_tensor(data.x_test).split(cfg.batch_size)])
-    train_codes = torch.cat([vq.encode(b.to(device)).cpu()
-                             for b in to_tensor(data.x_train).split(cfg.batch_size)])
+    test_codes = torch.cat(
+        [vq.encode(b.to(device)).cpu() for b in to_tensor(data.x_test).split(cfg.batch_size)]
+    )
+    train_codes = torch.cat(
+        [vq.encode(b.to(device)).cpu() for b in to_tensor(data.x_train).split(cfg.batch_size)]
+    )
     dims = int(np.prod(data.x_test.shape[1:]))
     rows, arrays = [], {}
-    for name, cls, path in (("attention_prior", CodePrior, prior_path), ("pixelcnn_prior", GatedPixelCNN,
-                                                                         pixelcnn_path)):
+    for name, cls, path in (
+        ("attention_prior", CodePrior, prior_path),
+        ("pixelcnn_prior", GatedPixelCNN, pixelcnn_path),
+    ):
         for weights in ("raw", "ema"):
             prior, ckpt = load_model(path, cls, ema=weights == "ema")
             prior = prior.to(device)
@@ -241,13 +305,23 @@ def compare_priors(cfg: PriorComparisonConfig, data: ImageSet, vqvae_path, prior
             method = name if weights == "raw" else f"{name}_ema"
             test = evaluate.prior_bits(prior, test_codes, dims, cfg.batch_size, device)
             train = evaluate.prior_bits(prior, train_codes, dims, cfg.batch_size, device)
-            values = {"prior_bits_per_code": test["prior_bits_per_code"],
-                      "train_bits_per_code": train["prior_bits_per_code"],
-                      "prior_bits_per_dim": test["prior_bits_per_dim"],
-                      "n_parameters": float(n_parameters(prior))}
-            rows += [{"method": method, "seed": seed, "metric": m, "value": float(v)} for m, v in values.items()]
-            log.info("%s: held-out %.3f bits/code (train %.3f), %d parameters", method,
-                     values["prior_bits_per_code"], values["train_bits_per_code"], values["n_parameters"])
+            values = {
+                "prior_bits_per_code": test["prior_bits_per_code"],
+                "train_bits_per_code": train["prior_bits_per_code"],
+                "prior_bits_per_dim": test["prior_bits_per_dim"],
+                "n_parameters": float(n_parameters(prior)),
+            }
+            rows += [
+                {"method": method, "seed": seed, "metric": m, "value": float(v)}
+                for m, v in values.items()
+            ]
+            log.info(
+                "%s: held-out %.3f bits/code (train %.3f), %d parameters",
+                method,
+                values["prior_bits_per_code"],
+                values["train_bits_per_code"],
+                values["n_parameters"],
+            )
             if weights == "raw":
                 gen = torch.Generator(device=device).manual_seed(cfg.seed)
                 codes = prior.sample(cfg.n_samples, cfg.temperature, gen)
@@ -267,11 +341,15 @@ class InterpolateConfig:
 
     def __post_init__(self):
         if self.n_pairs < 1 or self.n_steps < 2:
-            raise ValueError(f"interpolate: n_pairs {self.n_pairs} must be >= 1, n_steps {self.n_steps} >= 2")
+            raise ValueError(
+                f"interpolate: n_pairs {self.n_pairs} must be >= 1, n_steps {self.n_steps} >= 2"
+            )
 
 
 @torch.no_grad()
-def interpolation(cfg: InterpolateConfig, vq: VQVAE, x: np.ndarray) -> tuple[list[dict], dict[str, np.ndarray]]:
+def interpolation(
+    cfg: InterpolateConfig, vq: VQVAE, x: np.ndarray
+) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Per pair and step, dec(q(z_t)) and dec(z_t) for z_t = (1 - t) z_a + t z_b (uint8 NHWC
     images), and rows: the share of code positions differing from the left endpoint's codes."""
     rng = np.random.default_rng(cfg.seed)
@@ -286,8 +364,16 @@ def interpolation(cfg: InterpolateConfig, vq: VQVAE, x: np.ndarray) -> tuple[lis
         quantised.append(to_uint8(vq.decoder(q["z_q"]).clamp(-1, 1).cpu()))
         continuous.append(to_uint8(vq.decoder(path).clamp(-1, 1).cpu()))
         changed = (q["codes"] != q["codes"][:1]).flatten(1).float().mean(1).cpu()
-        rows += [{"method": f"pair_{i}", "seed": cfg.seed, "step": j, "metric": "codes_changed", "value": float(c)}
-                 for j, c in enumerate(changed)]
+        rows += [
+            {
+                "method": f"pair_{i}",
+                "seed": cfg.seed,
+                "step": j,
+                "metric": "codes_changed",
+                "value": float(c),
+            }
+            for j, c in enumerate(changed)
+        ]
     return rows, {"quantised": np.stack(quantised), "continuous": np.stack(continuous)}
 
 

@@ -22,7 +22,16 @@ import jsonschema
 import yaml
 
 #: The columns of the one results table (pipeline/tables.py COLUMNS; a test keeps them equal).
-RESULT_COLUMNS = ("experiment", "dataset", "method", "implementation", "seed", "step", "metric", "value")
+RESULT_COLUMNS = (
+    "experiment",
+    "dataset",
+    "method",
+    "implementation",
+    "seed",
+    "step",
+    "metric",
+    "value",
+)
 SCHEMA_FILE = "schema.yaml"
 CATALOG_FILE = "catalog.yaml"
 #: Files of the claims folder that are not claims files.
@@ -41,11 +50,14 @@ class _Loader(yaml.SafeLoader):
 
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
     |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
     |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
     |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))$""", re.X),
+    |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
     list("-+0123456789."),
 )
 
@@ -102,14 +114,27 @@ def load_claims(claims_dir: str | Path) -> list[dict]:
                 raise ClaimsError(f"{where}: duplicate id (also in {seen[entry['id']]})")
             seen[entry["id"]] = path
             if entry["id"] not in catalog:
-                raise ClaimsError(f"{where}: id not in {folder / CATALOG_FILE} (posts.md numbering)")
+                raise ClaimsError(
+                    f"{where}: id not in {folder / CATALOG_FILE} (posts.md numbering)"
+                )
             if not set(_posts(entry["post"])) <= set(_posts(catalog[entry["id"]]["post"])):
-                raise ClaimsError(f"{where}: post {entry['post']} but posts.md puts it in post "
-                                  f"{catalog[entry['id']]['post']}")
+                raise ClaimsError(
+                    f"{where}: post {entry['post']} but posts.md puts it in post "
+                    f"{catalog[entry['id']]['post']}"
+                )
             for k, check in enumerate(entry["checks"]):
                 _validate_threshold(check, f"{where}, check {k + 1} ({check['name']!r})")
-            entries.append({"author": None, "evidence": [], "scale": "default", "needs": None,
-                            "notes": "", **entry, "file": str(path)})
+            entries.append(
+                {
+                    "author": None,
+                    "evidence": [],
+                    "scale": "default",
+                    "needs": None,
+                    "notes": "",
+                    **entry,
+                    "file": str(path),
+                }
+            )
     return entries
 
 
@@ -118,13 +143,20 @@ def _posts(post) -> tuple[int, ...]:
 
 
 def _validate_schema(data, schema: Mapping, path: Path) -> None:
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
+    errors = sorted(
+        jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path)
+    )
     if not errors:
         return
     err = errors[0]
     loc = list(err.path)
     entry = ""
-    if loc and isinstance(loc[0], int) and isinstance(data, list) and isinstance(data[loc[0]], dict):
+    if (
+        loc
+        and isinstance(loc[0], int)
+        and isinstance(data, list)
+        and isinstance(data[loc[0]], dict)
+    ):
         entry = f" entry {data[loc[0]].get('id', f'#{loc[0] + 1}')}"
     field = ".".join(str(p) for p in loc[1:]) or "(entry)"
     raise ClaimsError(f"{path}:{entry} {field}: {err.message}")
@@ -139,7 +171,9 @@ def _validate_threshold(check: Mapping, where: str) -> None:
         if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
             raise ClaimsError(f"{where}: between [{lo}, {hi}] needs finite lo <= hi")
     elif isinstance(value, list):
-        raise ClaimsError(f"{where}: op {op!r} needs one number or a selection, got the list {value!r}")
+        raise ClaimsError(
+            f"{where}: op {op!r} needs one number or a selection, got the list {value!r}"
+        )
     elif isinstance(value, (int, float)) and not math.isfinite(value):
         raise ClaimsError(f"{where}: threshold {value} is not finite")
     if "tolerance" in check and op != "==":
@@ -175,8 +209,10 @@ def check_selects(entries: list[dict], declared: Mapping[str, Mapping[str, list[
         for where, select in selections(entry):
             unknown = sorted(set(select) - set(RESULT_COLUMNS) - {"value"})
             if unknown or "value" in select:
-                raise ClaimsError(f"{where}: select names {unknown or ['value']}, which are not "
-                                  f"results columns {list(RESULT_COLUMNS[:-1])}")
+                raise ClaimsError(
+                    f"{where}: select names {unknown or ['value']}, which are not "
+                    f"results columns {list(RESULT_COLUMNS[:-1])}"
+                )
             if "experiment" not in select:
                 raise ClaimsError(f"{where}: select must fix 'experiment' (the checklist id)")
             if "metric" not in select:
@@ -188,7 +224,8 @@ def check_selects(entries: list[dict], declared: Mapping[str, Mapping[str, list[
                 if missing:
                     raise ClaimsError(
                         f"{where}: metric {missing} of experiment {experiment} is in no declared "
-                        f"results table (declared: {sorted(metrics[experiment])})")
+                        f"results table (declared: {sorted(metrics[experiment])})"
+                    )
 
 
 def declared_experiments(declared: Mapping[str, Mapping[str, list[str]]]) -> set[str]:

@@ -46,17 +46,24 @@ def cmd_build(args: argparse.Namespace) -> None:
     # Everything is computed before the first file is written: an error leaves no partial ledger.
     files = [str(p) for p in claims.claim_files(cfg.claims_dir)]
     prov = collect(args.config, [s.path for s in srcs] + files) | {
-        "ledger_schema_version": ledger.LEDGER_SCHEMA_VERSION}
+        "ledger_schema_version": ledger.LEDGER_SCHEMA_VERSION
+    }
     _write(checks, args.checks, prov)
-    for path, text in ((args.html, render.full_table(table)),
-                       (args.front, render.front_page(table, counts, chart.getvalue()))):
+    for path, text in (
+        (args.html, render.full_table(table)),
+        (args.front, render.front_page(table, counts, chart.getvalue())),
+    ):
         with atomic_path(path) as tmp:
             tmp.write_text(text, encoding="utf-8")
     with atomic_path(args.summary_figure) as tmp:
         tmp.write_bytes(chart.getvalue())
     _write(table, args.output, prov)
-    log.info("ledger of %d entries from %d results tables: %s", len(table), len(srcs),
-             table["verdict"].value_counts().to_dict())
+    log.info(
+        "ledger of %d entries from %d results tables: %s",
+        len(table),
+        len(srcs),
+        table["verdict"].value_counts().to_dict(),
+    )
 
 
 def read_ledger(path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -73,25 +80,41 @@ def cmd_diff(args: argparse.Namespace) -> None:
     old, old_checks = read_ledger(args.old)
     new, new_checks = read_ledger(args.new)
     if args.decided:
-        old_checks, new_checks = ledger.decided_checks(old, old_checks), ledger.decided_checks(new, new_checks)
+        old_checks, new_checks = (
+            ledger.decided_checks(old, old_checks),
+            ledger.decided_checks(new, new_checks),
+        )
     moved = ledger.diff(old, new, old_checks, new_checks)
     if args.output:
-        _write(moved, args.output, collect("{}", [args.old, args.new]) | {
-            "ledger_schema_version": ledger.LEDGER_SCHEMA_VERSION})
-    text = moved.to_string(index=False, float_format=lambda v: f"{v:.6g}") if len(moved) else "no moves"
+        _write(
+            moved,
+            args.output,
+            collect("{}", [args.old, args.new])
+            | {"ledger_schema_version": ledger.LEDGER_SCHEMA_VERSION},
+        )
+    text = (
+        moved.to_string(index=False, float_format=lambda v: f"{v:.6g}")
+        if len(moved)
+        else "no moves"
+    )
     sys.stdout.write(f"{args.old} -> {args.new}: {len(moved)} rows moved\n{text}\n")
 
 
 def cmd_collect(args: argparse.Namespace) -> None:
-    sources.collect(args.source, args.into, args.label, args.scale, args.pattern or ["**/*.parquet"])
+    sources.collect(
+        args.source, args.into, args.label, args.scale, args.pattern or ["**/*.parquet"]
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("build", help="claims + results tables -> the ledger")
     add_config_argument(p)
     p.add_argument("--results", nargs="*", default=[], help="this run's declared results tables")
-    p.add_argument("--declared", default="{}",
-                   help="the workflow's RESULTS_TABLES as JSON: {path: {experiment: [metric]}}")
+    p.add_argument(
+        "--declared",
+        default="{}",
+        help="the workflow's RESULTS_TABLES as JSON: {path: {experiment: [metric]}}",
+    )
     p.add_argument("--output", required=True, help="ledger.parquet")
     p.add_argument("--checks", required=True, help="checks.parquet (one row per check and scale)")
     p.add_argument("--html", required=True, help="the full ledger as HTML (report item)")
@@ -102,12 +125,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("old")
     p.add_argument("new")
     p.add_argument("--output", help="also write the moved rows as Parquet")
-    p.add_argument("--decided", action="store_true",
-                   help="compare the values that decided each entry, whatever their scale "
-                        "(a default-scale ledger against a reference-scale one)")
+    p.add_argument(
+        "--decided",
+        action="store_true",
+        help="compare the values that decided each entry, whatever their scale "
+        "(a default-scale ledger against a reference-scale one)",
+    )
     p.set_defaults(func=cmd_diff)
     p = subparsers.add_parser("collect", help="copy a results folder into the collected folder")
-    p.add_argument("source", help="a results folder (this repository's results/, or one copied back)")
+    p.add_argument(
+        "source", help="a results folder (this repository's results/, or one copied back)"
+    )
     p.add_argument("--into", required=True, help="results/reference/<label>")
     p.add_argument("--label", required=True, help="name of the run (en-reference, gpu-box)")
     p.add_argument("--scale", choices=["default", "reference"], default="reference")

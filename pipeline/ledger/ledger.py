@@ -20,13 +20,43 @@ from pipeline.ledger import verdicts
 #: Bumped whenever the ledger's columns change meaning; ``diff`` refuses other versions.
 LEDGER_SCHEMA_VERSION = "1"
 LEDGER_COLUMNS = [
-    "id", "post", "statement", "bar", "author", "verdict", "reason", "passed", "n_checks",
-    "value", "decided_by", "default_value", "reference_value", "scale", "needs", "evidence",
-    "sources", "commits", "config_hashes", "claims_file", "notes",
+    "id",
+    "post",
+    "statement",
+    "bar",
+    "author",
+    "verdict",
+    "reason",
+    "passed",
+    "n_checks",
+    "value",
+    "decided_by",
+    "default_value",
+    "reference_value",
+    "scale",
+    "needs",
+    "evidence",
+    "sources",
+    "commits",
+    "config_hashes",
+    "claims_file",
+    "notes",
 ]
 CHECK_COLUMNS = [
-    "id", "scale", "check", "op", "value", "band_min", "band_median", "band_max", "n_seeds",
-    "n_rows", "threshold", "threshold_hi", "passed", "sources",
+    "id",
+    "scale",
+    "check",
+    "op",
+    "value",
+    "band_min",
+    "band_median",
+    "band_max",
+    "n_seeds",
+    "n_rows",
+    "threshold",
+    "threshold_hi",
+    "passed",
+    "sources",
 ]
 
 
@@ -56,14 +86,23 @@ def _post_text(post) -> str:
 def _not_entered(item: Mapping) -> dict:
     """The row of a catalog id that no claims file has an entry for yet."""
     row = dict.fromkeys(LEDGER_COLUMNS, "")
-    row.update(id=item["id"], post=_post_text(item["post"]), statement=item["statement"],
-               bar=item["bar"], needs=item.get("needs") or "", verdict="not run",
-               reason="no entry yet (claims/*.yaml)", passed=0, n_checks=0)
+    row.update(
+        id=item["id"],
+        post=_post_text(item["post"]),
+        statement=item["statement"],
+        bar=item["bar"],
+        needs=item.get("needs") or "",
+        verdict="not run",
+        reason="no entry yet (claims/*.yaml)",
+        passed=0,
+        n_checks=0,
+    )
     return row
 
 
-def build(entries: list[dict], catalog: list[dict], frame: pd.DataFrame,
-          declared: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build(
+    entries: list[dict], catalog: list[dict], frame: pd.DataFrame, declared: set[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(ledger, checks): one ledger row per catalog id, in catalog order, and one check row per
     entry, check and scale. ``frame`` holds the results rows with ``scale``, ``source``,
     ``commit`` and ``config_hash``; ``declared`` the experiments of the declared tables."""
@@ -76,19 +115,29 @@ def build(entries: list[dict], catalog: list[dict], frame: pd.DataFrame,
             continue
         judged, checks = verdicts.judge(entry, frame, declared)
         used = frame[frame["source"].isin(judged["sources"].split(";"))]
-        rows.append({
-            "id": entry["id"], "post": _post_text(item["post"]), "statement": entry["statement"],
-            "bar": entry["bar"], "author": "" if entry["author"] is None else str(entry["author"]),
-            **judged, "scale": entry["scale"], "needs": entry["needs"] or "",
-            "evidence": ";".join(entry["evidence"]),
-            "commits": ";".join(sorted(set(used["commit"]))),
-            "config_hashes": ";".join(sorted(set(used["config_hash"]))),
-            "claims_file": entry["file"], "notes": entry["notes"],
-        })
+        rows.append(
+            {
+                "id": entry["id"],
+                "post": _post_text(item["post"]),
+                "statement": entry["statement"],
+                "bar": entry["bar"],
+                "author": "" if entry["author"] is None else str(entry["author"]),
+                **judged,
+                "scale": entry["scale"],
+                "needs": entry["needs"] or "",
+                "evidence": ";".join(entry["evidence"]),
+                "commits": ";".join(sorted(set(used["commit"]))),
+                "config_hashes": ";".join(sorted(set(used["config_hash"]))),
+                "claims_file": entry["file"],
+                "notes": entry["notes"],
+            }
+        )
         check_rows += checks
     ledger = pd.DataFrame(rows)[LEDGER_COLUMNS]
     checks = pd.DataFrame(check_rows, columns=CHECK_COLUMNS)
-    checks["passed"] = checks["passed"].map({True: "pass", False: "fail", None: "no rows"}).fillna("no rows")
+    checks["passed"] = (
+        checks["passed"].map({True: "pass", False: "fail", None: "no rows"}).fillna("no rows")
+    )
     return ledger, checks
 
 
@@ -104,9 +153,11 @@ def summary(ledger: pd.DataFrame) -> pd.DataFrame:
 
 def check_version(version: str | None, path: str) -> None:
     if version != LEDGER_SCHEMA_VERSION:
-        raise DataError(f"{path}: ledger schema version {version or 'missing (an older ledger)'}; "
-                        f"this code reads version {LEDGER_SCHEMA_VERSION}: rebuild it with "
-                        f"`python -m pipeline ledger build` at the matching commit")
+        raise DataError(
+            f"{path}: ledger schema version {version or 'missing (an older ledger)'}; "
+            f"this code reads version {LEDGER_SCHEMA_VERSION}: rebuild it with "
+            f"`python -m pipeline ledger build` at the matching commit"
+        )
 
 
 def decided_checks(ledger: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
@@ -117,12 +168,27 @@ def decided_checks(ledger: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
     return checks[keep].assign(scale="decided")
 
 
-DIFF_COLUMNS = ["id", "scale", "check", "old_verdict", "new_verdict", "old_value", "new_value",
-                "delta", "band_width", "delta_in_bands"]
+DIFF_COLUMNS = [
+    "id",
+    "scale",
+    "check",
+    "old_verdict",
+    "new_verdict",
+    "old_value",
+    "new_value",
+    "delta",
+    "band_width",
+    "delta_in_bands",
+]
 
 
-def diff(old: pd.DataFrame, new: pd.DataFrame, old_checks: pd.DataFrame,
-         new_checks: pd.DataFrame, rtol: float = 1e-9) -> pd.DataFrame:
+def diff(
+    old: pd.DataFrame,
+    new: pd.DataFrame,
+    old_checks: pd.DataFrame,
+    new_checks: pd.DataFrame,
+    rtol: float = 1e-9,
+) -> pd.DataFrame:
     """Rows whose verdict or value moved between two ledgers.
 
     Entry rows (``check`` empty) where the verdict changed; check rows where the value changed
@@ -130,12 +196,20 @@ def diff(old: pd.DataFrame, new: pd.DataFrame, old_checks: pd.DataFrame,
     bands (``delta_in_bands``; NaN where neither run had several seeds).
     """
     out = []
-    merged = old[["id", "verdict"]].merge(new[["id", "verdict"]], on="id", how="outer",
-                                          suffixes=("_old", "_new"))
+    merged = old[["id", "verdict"]].merge(
+        new[["id", "verdict"]], on="id", how="outer", suffixes=("_old", "_new")
+    )
     for _, r in merged.iterrows():
         if r["verdict_old"] != r["verdict_new"]:
-            out.append({"id": r["id"], "scale": "", "check": "", "old_verdict": r["verdict_old"],
-                        "new_verdict": r["verdict_new"]})
+            out.append(
+                {
+                    "id": r["id"],
+                    "scale": "",
+                    "check": "",
+                    "old_verdict": r["verdict_old"],
+                    "new_verdict": r["verdict_new"],
+                }
+            )
     keys = ["id", "scale", "check"]
     both = old_checks.merge(new_checks, on=keys, how="outer", suffixes=("_old", "_new"))
     for _, r in both.iterrows():
@@ -147,8 +221,20 @@ def diff(old: pd.DataFrame, new: pd.DataFrame, old_checks: pd.DataFrame,
             continue
         widths = [r[f"band_max_{s}"] - r[f"band_min_{s}"] for s in ("old", "new")]
         width = max((w for w in widths if not math.isnan(w)), default=math.nan)
-        out.append({"id": r["id"], "scale": r["scale"], "check": r["check"],
-                    "old_verdict": r["passed_old"], "new_verdict": r["passed_new"],
-                    "old_value": a, "new_value": b, "delta": delta, "band_width": width,
-                    "delta_in_bands": abs(delta) / width if width and width > 0 else math.nan})
-    return pd.DataFrame(out, columns=DIFF_COLUMNS).fillna({"old_verdict": "absent", "new_verdict": "absent"})
+        out.append(
+            {
+                "id": r["id"],
+                "scale": r["scale"],
+                "check": r["check"],
+                "old_verdict": r["passed_old"],
+                "new_verdict": r["passed_new"],
+                "old_value": a,
+                "new_value": b,
+                "delta": delta,
+                "band_width": width,
+                "delta_in_bands": abs(delta) / width if width and width > 0 else math.nan,
+            }
+        )
+    return pd.DataFrame(out, columns=DIFF_COLUMNS).fillna(
+        {"old_verdict": "absent", "new_verdict": "absent"}
+    )

@@ -32,8 +32,10 @@ def evidence_links(evidence: str) -> str:
     out = []
     for path in filter(None, evidence.split(";")):
         p = html.escape(path.replace("'", ""), quote=True)
-        out.append(f"<a href=\"javascript:void(window.results&amp;&amp;results['{p}']&amp;&amp;"
-                   f"app.showResultInfo('{p}'))\">{html.escape(path.rsplit('/', 1)[-1])}</a>")
+        out.append(
+            f"<a href=\"javascript:void(window.results&amp;&amp;results['{p}']&amp;&amp;"
+            f"app.showResultInfo('{p}'))\">{html.escape(path.rsplit('/', 1)[-1])}</a>"
+        )
     return " ".join(out)
 
 
@@ -53,8 +55,10 @@ def _shown_value(r) -> str:
 
 def counts_table(counts: pd.DataFrame) -> str:
     head = "".join(f"<th>{v}</th>" for v in VERDICTS)
-    body = "".join(f"<tr><td>post {p}</td>" + "".join(f"<td>{int(row[v])}</td>" for v in VERDICTS)
-                   + "</tr>" for p, row in counts.iterrows())
+    body = "".join(
+        f"<tr><td>post {p}</td>" + "".join(f"<td>{int(row[v])}</td>" for v in VERDICTS) + "</tr>"
+        for p, row in counts.iterrows()
+    )
     return f'<table class="ledger ledger-summary"><tr><th></th>{head}</tr>{body}</table>'
 
 
@@ -65,9 +69,11 @@ def _chips(ledger: pd.DataFrame) -> str:
     for post in sorted({p for ps in ledger["post"] for p in str(ps).split(", ")}, key=int):
         chips = "".join(
             f'<span class="chip {_cls(r["verdict"])}" title="{html.escape(r["statement"])} — '
-            f'{html.escape(r["verdict"])}{": " + html.escape(r["reason"]) if r["reason"] else ""}'
+            f"{html.escape(r['verdict'])}{': ' + html.escape(r['reason']) if r['reason'] else ''}"
             f'{" — " + html.escape(r["value"]) if r["value"] else ""}">{html.escape(r["id"])}</span>'
-            for _, r in ledger.iterrows() if post in str(r["post"]).split(", "))
+            for _, r in ledger.iterrows()
+            if post in str(r["post"]).split(", ")
+        )
         lines.append(f"<div>post {post}: {chips}</div>")
     return "".join(lines)
 
@@ -80,18 +86,21 @@ def front_page(ledger: pd.DataFrame, counts: pd.DataFrame, chart_png: bytes) -> 
     img = base64.b64encode(chart_png).decode()
     rows = "".join(
         f'<tr class="ledger-row" data-id="{html.escape(r["id"])}" title="{html.escape(r["statement"])}">'
-        f'<td>{html.escape(r["id"])}</td>{_verdict_cell(r)}'
-        f'<td>{html.escape(_shown_value(r))}</td><td>{evidence_links(r["evidence"])}</td></tr>'
-        for _, r in ledger.iterrows())
-    return (f'{STYLE}<div id="claims-ledger"><p><b>Claims ledger</b>: {len(ledger)} entries '
-            f"(the 42 checklist items and 11 claims of posts.md): {line}. Hover an id for the "
-            f"claim; the full table, with the author's values, both scales and the provenance of "
-            f'every value, is the report item <a href="javascript:void(app.showResultInfo('
-            f"'results/ledger/ledger.html'))\">ledger.html</a> (menu: 0. Claims ledger).</p>"
-            f'<img alt="verdicts per post" style="max-width:100%" src="data:image/png;base64,{img}">'
-            f"{counts_table(counts)}{_chips(ledger)}"
-            f'<table class="ledger ledger-entries"><tr><th>id</th><th>verdict</th>'
-            f"<th>our value (the scale that decided)</th><th>evidence</th></tr>{rows}</table></div>")
+        f"<td>{html.escape(r['id'])}</td>{_verdict_cell(r)}"
+        f"<td>{html.escape(_shown_value(r))}</td><td>{evidence_links(r['evidence'])}</td></tr>"
+        for _, r in ledger.iterrows()
+    )
+    return (
+        f'{STYLE}<div id="claims-ledger"><p><b>Claims ledger</b>: {len(ledger)} entries '
+        f"(the 42 checklist items and 11 claims of posts.md): {line}. Hover an id for the "
+        f"claim; the full table, with the author's values, both scales and the provenance of "
+        f'every value, is the report item <a href="javascript:void(app.showResultInfo('
+        f"'results/ledger/ledger.html'))\">ledger.html</a> (menu: 0. Claims ledger).</p>"
+        f'<img alt="verdicts per post" style="max-width:100%" src="data:image/png;base64,{img}">'
+        f"{counts_table(counts)}{_chips(ledger)}"
+        f'<table class="ledger ledger-entries"><tr><th>id</th><th>verdict</th>'
+        f"<th>our value (the scale that decided)</th><th>evidence</th></tr>{rows}</table></div>"
+    )
 
 
 def full_table(ledger: pd.DataFrame) -> str:
@@ -100,7 +109,11 @@ def full_table(ledger: pd.DataFrame) -> str:
     head = "<th>verdict</th>" + "".join(f"<th>{html.escape(c)}</th>" for c in cols)
     body = "".join(
         f'<tr class="ledger-row" data-id="{html.escape(r["id"])}">{_verdict_cell(r)}'
-        + "".join(f"<td>{html.escape(str(r[c]))}</td>" for c in cols) + "</tr>"
-        for _, r in ledger.iterrows())
-    return f"<!DOCTYPE html><html><head><meta charset=\"utf-8\">{STYLE}</head><body>" \
-           f'<table class="ledger">{head}{body}</table></body></html>'
+        + "".join(f"<td>{html.escape(str(r[c]))}</td>" for c in cols)
+        + "</tr>"
+        for _, r in ledger.iterrows()
+    )
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8">{STYLE}</head><body>'
+        f'<table class="ledger">{head}{body}</table></body></html>'
+    )

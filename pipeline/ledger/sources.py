@@ -45,9 +45,14 @@ def read_sources(sources: Sequence[Source]) -> pd.DataFrame:
     for src in sources:
         frame = tables.read_results(src.path)
         prov = read_provenance(src.path)
-        frames.append(frame.assign(scale=src.scale, source=f"{src.label}:{src.path}",
-                                   commit=prov.get("git_commit", "unknown")[:12],
-                                   config_hash=prov.get("config_hash", "")[:12]))
+        frames.append(
+            frame.assign(
+                scale=src.scale,
+                source=f"{src.label}:{src.path}",
+                commit=prov.get("git_commit", "unknown")[:12],
+                config_hash=prov.get("config_hash", "")[:12],
+            )
+        )
     if not frames:
         return tables.read_results([]).assign(scale="", source="", commit="", config_hash="")
     return pd.concat(frames, ignore_index=True)
@@ -58,7 +63,9 @@ def collected_sources(collected_dir: str | os.PathLike) -> list[Source]:
     out = []
     for manifest in sorted(Path(collected_dir).glob(f"*/{MANIFEST}")):
         meta = read_manifest(manifest)
-        out += [Source(str(manifest.parent / t), meta["scale"], meta["label"]) for t in meta["tables"]]
+        out += [
+            Source(str(manifest.parent / t), meta["scale"], meta["label"]) for t in meta["tables"]
+        ]
     return out
 
 
@@ -70,15 +77,21 @@ def read_manifest(path: str | os.PathLike) -> dict:
         raise DataError(f"{path}: not valid JSON ({exc})") from exc
     missing = [k for k in ("label", "scale", "tables") if k not in meta]
     if missing or meta.get("scale") not in ("default", "reference"):
-        raise DataError(f"{path}: a manifest needs label, scale (default | reference) and tables; "
-                        f"missing {missing}" if missing else f"{path}: scale {meta['scale']!r}")
+        raise DataError(
+            f"{path}: a manifest needs label, scale (default | reference) and tables; "
+            f"missing {missing}"
+            if missing
+            else f"{path}: scale {meta['scale']!r}"
+        )
     return meta
 
 
 def find_tables(root: Path, patterns: Sequence[str]) -> list[Path]:
     """Results tables under ``root`` matching any glob ``pattern`` (relative to ``root``);
     Parquet files of another schema (training logs, co-occurrence cells) are skipped."""
-    found = sorted({p for pattern in patterns for p in root.glob(pattern) if p.suffix == ".parquet"})
+    found = sorted(
+        {p for pattern in patterns for p in root.glob(pattern) if p.suffix == ".parquet"}
+    )
     out = []
     for path in found:
         if _in_collected(path, root):
@@ -96,12 +109,20 @@ def find_tables(root: Path, patterns: Sequence[str]) -> list[Path]:
 
 
 def _in_collected(path: Path, root: Path) -> bool:
-    return any((parent / MANIFEST).is_file() for parent in path.parents
-               if parent.is_relative_to(root) and parent != root)
+    return any(
+        (parent / MANIFEST).is_file()
+        for parent in path.parents
+        if parent.is_relative_to(root) and parent != root
+    )
 
 
-def collect(root: str | os.PathLike, into: str | os.PathLike, label: str, scale: str,
-            patterns: Sequence[str] = ("**/*.parquet",)) -> dict:
+def collect(
+    root: str | os.PathLike,
+    into: str | os.PathLike,
+    label: str,
+    scale: str,
+    patterns: Sequence[str] = ("**/*.parquet",),
+) -> dict:
     """Copy the results tables under ``root`` into ``into`` with a manifest; ``into`` is replaced
     as a whole only once everything is copied (never a half-collected folder)."""
     root, into = Path(root), Path(into)
@@ -119,9 +140,14 @@ def collect(root: str | os.PathLike, into: str | os.PathLike, label: str, scale:
         for src, name in zip(found, rel, strict=True):
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, staging / name)
-        meta = {"label": label, "scale": scale, "origin": str(root.resolve()),
-                "collected_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-                "patterns": list(patterns), "tables": rel}
+        meta = {
+            "label": label,
+            "scale": scale,
+            "origin": str(root.resolve()),
+            "collected_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "patterns": list(patterns),
+            "tables": rel,
+        }
         with atomic_path(staging / MANIFEST) as tmp:
             tmp.write_text(json.dumps(meta, indent=1))
         if into.exists():

@@ -43,7 +43,9 @@ def _reduce(values: pd.Series, steps: pd.Series, how: str) -> float:
 def reduce_rows(rows: pd.DataFrame, how: str) -> tuple[float, np.ndarray]:
     """(value, per-seed values): ``how`` within each seed, then over the seeds (``last``: the
     median of the seeds' last values). Non-finite values stay (they fail every comparison)."""
-    per_seed = np.array([_reduce(g["value"], g["step"], how) for _, g in rows.groupby("seed", sort=True)])
+    per_seed = np.array(
+        [_reduce(g["value"], g["step"], how) for _, g in rows.groupby("seed", sort=True)]
+    )
     value = float(np.median(per_seed)) if how == "last" else float(getattr(np, how)(per_seed))
     return value, per_seed
 
@@ -76,20 +78,38 @@ def threshold_of(check: Mapping, frame: pd.DataFrame):
 def evaluate_check(check: Mapping, frame: pd.DataFrame) -> dict:
     """One check on one scale's rows: value, seed band, threshold and pass/fail (None: no rows)."""
     rows = select_rows(frame, check["select"])
-    out = {"check": check["name"], "op": check["op"], "n_rows": len(rows), "value": math.nan,
-           "band_min": math.nan, "band_median": math.nan, "band_max": math.nan, "n_seeds": 0,
-           "threshold": math.nan, "threshold_hi": math.nan, "passed": None,
-           "sources": ";".join(sorted(set(rows["source"]))) if len(rows) else ""}
+    out = {
+        "check": check["name"],
+        "op": check["op"],
+        "n_rows": len(rows),
+        "value": math.nan,
+        "band_min": math.nan,
+        "band_median": math.nan,
+        "band_max": math.nan,
+        "n_seeds": 0,
+        "threshold": math.nan,
+        "threshold_hi": math.nan,
+        "passed": None,
+        "sources": ";".join(sorted(set(rows["source"]))) if len(rows) else "",
+    }
     threshold = threshold_of(check, frame)
     if rows.empty or threshold is None:
         return out
     value, per_seed = reduce_rows(rows, check["reduce"])
-    lo, hi = (threshold if isinstance(threshold, list) else (threshold, math.nan))
-    out.update(value=value, n_seeds=len(per_seed), threshold=float(lo), threshold_hi=float(hi),
-               passed=compare(value, check["op"], threshold, check.get("tolerance", 0.0)))
+    lo, hi = threshold if isinstance(threshold, list) else (threshold, math.nan)
+    out.update(
+        value=value,
+        n_seeds=len(per_seed),
+        threshold=float(lo),
+        threshold_hi=float(hi),
+        passed=compare(value, check["op"], threshold, check.get("tolerance", 0.0)),
+    )
     if len(per_seed) > 1:
-        out.update(band_min=float(per_seed.min()), band_median=float(np.median(per_seed)),
-                   band_max=float(per_seed.max()))
+        out.update(
+            band_min=float(per_seed.min()),
+            band_median=float(np.median(per_seed)),
+            band_max=float(per_seed.max()),
+        )
     return out
 
 
@@ -115,15 +135,23 @@ def describe(result: dict) -> str:
         bar = f"in [{result['threshold']:.4g}, {result['threshold_hi']:.4g}]"
     else:
         bar = f"{result['op']} {result['threshold']:.4g}"
-    return f"{result['check']}: {result['value']:.4g}{band} {bar} {'✓' if result['passed'] else '✗'}"
+    return (
+        f"{result['check']}: {result['value']:.4g}{band} {bar} {'✓' if result['passed'] else '✗'}"
+    )
 
 
 def not_run_reason(entry: Mapping, declared: set[str], have_rows: bool) -> str:
     if not entry["checks"]:
         return "no computed check (qualitative): see the evidence"
-    experiments = {str(e) for c in entry["checks"]
-                   for e in (c["select"]["experiment"] if isinstance(c["select"]["experiment"], list)
-                             else [c["select"]["experiment"]])}
+    experiments = {
+        str(e)
+        for c in entry["checks"]
+        for e in (
+            c["select"]["experiment"]
+            if isinstance(c["select"]["experiment"], list)
+            else [c["select"]["experiment"]]
+        )
+    }
     # What the entry says it needs comes first: a GPU or reference run's experiments are often
     # not in the default config's DAG at all.
     if entry["needs"] == "gpu":
@@ -158,7 +186,8 @@ def judge(entry: Mapping, frame: pd.DataFrame, declared: set[str]) -> tuple[dict
         "value": "; ".join(describe(r) for r in by_scale[decided]) if decided else "",
     }
     for scale in SCALES:
-        row[f"{scale}_value"] = ("; ".join(describe(r) for r in by_scale[scale])
-                                 if verdicts[scale] is not None else "")
+        row[f"{scale}_value"] = (
+            "; ".join(describe(r) for r in by_scale[scale]) if verdicts[scale] is not None else ""
+        )
     row["sources"] = ";".join(sorted({s for r in checks for s in r["sources"].split(";") if s}))
     return row, checks

@@ -32,10 +32,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--types", required=True, type=Path)
     p.add_argument("--stats", required=True, type=Path)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--corpus", default="<corpus>", help="the corpus's name in text.corpora (for error messages)")
+    p.add_argument(
+        "--corpus",
+        default="<corpus>",
+        help="the corpus's name in text.corpora (for error messages)",
+    )
     p.set_defaults(func=prepare_corpus)
 
-    p = subparsers.add_parser("build-vocabulary", help="min_count / max_size cut in frequency order")
+    p = subparsers.add_parser(
+        "build-vocabulary", help="min_count / max_size cut in frequency order"
+    )
     add_config_argument(p)
     p.add_argument("--types", required=True, type=Path)
     p.add_argument("--output", required=True, type=Path)
@@ -80,14 +86,24 @@ def prepare_corpus(args: argparse.Namespace) -> None:
     source = args.source
     if source.is_dir():
         if args.sha256:
-            raise ValueError(f"sha256: set for {str(source)!r}, which is a directory; checksums apply to files")
+            raise ValueError(
+                f"sha256: set for {str(source)!r}, which is a directory; checksums apply to files"
+            )
         hashes = {str(p): io.sha256_file(p) for p in sorted(source.rglob("*")) if p.is_file()}
     else:
-        hashes = {str(source): io.verify_sha256(source, args.sha256, key="sha256 of the corpus source")}
+        hashes = {
+            str(source): io.verify_sha256(source, args.sha256, key="sha256 of the corpus source")
+        }
         if not args.sha256:
-            log.warning("%s has sha256 %s; set it as the corpus's sha256 key to pin it", source, hashes[str(source)])
+            log.warning(
+                "%s has sha256 %s; set it as the corpus's sha256 key to pin it",
+                source,
+                hashes[str(source)],
+            )
     record = provenance.collect(args.config, input_hashes=hashes)
-    corpus.prepare_corpus(cfg, source, args.shards_dir, args.types, args.stats, record, args.threads, name)
+    corpus.prepare_corpus(
+        cfg, source, args.shards_dir, args.types, args.stats, record, args.threads, name
+    )
 
 
 def build_vocabulary(args: argparse.Namespace) -> None:

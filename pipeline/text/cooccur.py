@@ -78,11 +78,15 @@ class CooccurConfig:
 
     def __post_init__(self):
         if not isinstance(self.window, int) or not 1 <= self.window <= MAX_WINDOW:
-            raise ValueError(f"cooccur.window: expected an integer in [1, {MAX_WINDOW}], got {self.window!r}")
+            raise ValueError(
+                f"cooccur.window: expected an integer in [1, {MAX_WINDOW}], got {self.window!r}"
+            )
         if self.max_memory_mb < 64:
             raise ValueError(f"cooccur.max_memory_mb: expected >= 64, got {self.max_memory_mb}")
         if self.device not in DEVICES:
-            raise ValueError(f"cooccur.device: expected one of {', '.join(DEVICES)}, got {self.device!r}")
+            raise ValueError(
+                f"cooccur.device: expected one of {', '.join(DEVICES)}, got {self.device!r}"
+            )
 
     @property
     def budget_bytes(self) -> int:
@@ -139,12 +143,17 @@ def _chunk_pairs(pad, start, stop, window, weighting):
 def _count_chunk_torch(a, b, w, size, device):
     import torch
 
-    keys = torch.from_numpy(a).to(device, torch.int64) * size + torch.from_numpy(b).to(device, torch.int64)
+    keys = torch.from_numpy(a).to(device, torch.int64) * size + torch.from_numpy(b).to(
+        device, torch.int64
+    )
     uniq, inverse = torch.unique(keys, return_inverse=True)
     vals = torch.zeros(len(uniq), dtype=torch.float64, device=device)
     vals.index_add_(0, inverse, torch.from_numpy(w).to(device))
     uniq, vals = uniq.cpu().numpy(), vals.cpu().numpy()
-    return sp.csr_matrix((vals, ((uniq // size).astype(np.int32), (uniq % size).astype(np.int32))), shape=(size, size))
+    return sp.csr_matrix(
+        (vals, ((uniq // size).astype(np.int32), (uniq % size).astype(np.int32))),
+        shape=(size, size),
+    )
 
 
 def symmetrize(m: sp.csr_matrix) -> sp.csr_matrix:
@@ -153,7 +162,12 @@ def symmetrize(m: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def count_matrices(
-    ids: np.ndarray, doc: np.ndarray, size: int, cfg: CooccurConfig, weighting: str, device: str = "cpu"
+    ids: np.ndarray,
+    doc: np.ndarray,
+    size: int,
+    cfg: CooccurConfig,
+    weighting: str,
+    device: str = "cpu",
 ) -> Iterator[sp.csr_matrix]:
     """Count the stream; yield symmetric CSR matrices (size × size) that sum to the counts.
 
@@ -167,7 +181,13 @@ def count_matrices(
         yield from _count_compiled(ids, doc, size, cfg, weighting == "harmonic")
     else:
         yield from (symmetrize(m) for m in _count_torch(ids, doc, size, cfg, weighting, device))
-    log.info("counted %d tokens in %.1f s (%s, %s)", len(ids), time.monotonic() - started, weighting, device)
+    log.info(
+        "counted %d tokens in %.1f s (%s, %s)",
+        len(ids),
+        time.monotonic() - started,
+        weighting,
+        device,
+    )
 
 
 def pair_weights(window: int, harmonic: bool, n_tokens: int) -> tuple[np.ndarray, float]:
@@ -194,10 +214,14 @@ def _count_compiled(ids, doc, size, cfg: CooccurConfig, harmonic: bool) -> Itera
     offsets = kernels.triangle_offsets(limits)
     dense = np.zeros(int(offsets[-1]), dtype=weights.dtype)
     tally = np.zeros(len(ids) // TALLY_BLOCK + 1, dtype=np.int64)
-    kernels.count_dense(ids, doc, 0, len(ids), cfg.window, weights, limits, offsets, dense, tally, TALLY_BLOCK)
+    kernels.count_dense(
+        ids, doc, 0, len(ids), cfg.window, weights, limits, offsets, dense, tally, TALLY_BLOCK
+    )
     log.info(
         "dense pass: cells with (i+1)(j+1) < %d in %d MB; %d overflow occurrences",
-        product, dense.nbytes >> 20, int(tally.sum()),
+        product,
+        dense.nbytes >> 20,
+        int(tally.sum()),
     )
     cap = max(1, int(cfg.budget_bytes * OVERFLOW_SHARE) // BYTES_PER_OVERFLOW)
     acc = None
@@ -239,16 +263,22 @@ def _overflow_matrix(ids, doc, start, stop, window, weights, limits, size) -> sp
     """The overflow occurrences of left tokens in [start, stop), summed per row (symmetric CSR)."""
     row_counts = np.zeros(size, dtype=np.int64)
     no_cols, no_dists = np.empty(0, dtype=np.int32), np.empty(0, dtype=np.uint16)
-    kernels.overflow_pass(ids, doc, start, stop, window, limits, row_counts, no_cols, no_dists, False)
+    kernels.overflow_pass(
+        ids, doc, start, stop, window, limits, row_counts, no_cols, no_dists, False
+    )
     indptr = np.concatenate([[0], np.cumsum(row_counts)])
     cols = np.empty(indptr[-1], dtype=np.int32)
     dists = np.empty(indptr[-1], dtype=np.uint16)
-    kernels.overflow_pass(ids, doc, start, stop, window, limits, indptr[:-1].copy(), cols, dists, True)
+    kernels.overflow_pass(
+        ids, doc, start, stop, window, limits, indptr[:-1].copy(), cols, dists, True
+    )
     ptr, cols, vals = kernels.reduce_rows(indptr, cols, dists, weights, size)
     return sp.csr_matrix((vals, cols, ptr), shape=(size, size))
 
 
-def _count_torch(ids, doc, size, cfg: CooccurConfig, weighting: str, device: str) -> Iterator[sp.csr_matrix]:
+def _count_torch(
+    ids, doc, size, cfg: CooccurConfig, weighting: str, device: str
+) -> Iterator[sp.csr_matrix]:
     """Chunks of pairs summed with ``torch.unique``; yields one-direction (left → right) sums."""
     pad = padded_stream(ids, doc, cfg.window, size)
     chunk = max(1 << 14, cfg.budget_bytes // (2 * cfg.window * BYTES_PER_PAIR))
@@ -260,7 +290,11 @@ def _count_torch(ids, doc, size, cfg: CooccurConfig, weighting: str, device: str
         m = _count_chunk_torch(*pairs, size + 1, device)
         acc = m if acc is None else acc + m
         if 2 * acc.nnz * BYTES_PER_NNZ > cfg.budget_bytes // 2:
-            log.info("running sum at %d non-zeros after token %d: handing it over", acc.nnz, start + chunk)
+            log.info(
+                "running sum at %d non-zeros after token %d: handing it over",
+                acc.nnz,
+                start + chunk,
+            )
             yield acc[:size, :size]
             acc = None
     if acc is not None:
@@ -279,7 +313,9 @@ class _RowReader:
     """Streams a sorted (i, j, x) Parquet file and hands out the entries of rows below a bound."""
 
     def __init__(self, path: Path):
-        self.batches = pq.ParquetFile(path).iter_batches(batch_size=ROW_GROUP, columns=["i", "j", "x"])
+        self.batches = pq.ParquetFile(path).iter_batches(
+            batch_size=ROW_GROUP, columns=["i", "j", "x"]
+        )
         self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.buffered = 0
         self.done = False
@@ -312,7 +348,9 @@ class _RowReader:
             return empty, empty, np.empty(0, np.float64)
         cols = [np.concatenate([c[k] for c in self.chunks]) for k in range(3)]
         # Search with the array's own dtype: a wider bound would make NumPy copy the array.
-        cut = int(np.searchsorted(cols[0], cols[0].dtype.type(min(bound, np.iinfo(cols[0].dtype).max))))
+        cut = int(
+            np.searchsorted(cols[0], cols[0].dtype.type(min(bound, np.iinfo(cols[0].dtype).max)))
+        )
         rest = tuple(col[cut:] for col in cols)
         self.chunks = [rest] if len(rest[0]) else []
         self.buffered = len(rest[0])
@@ -326,7 +364,9 @@ def sum_sorted_runs(
     pairs of runs, round after round (no concatenation; O(n log k) for k runs)."""
     pieces = list(pieces)
     while len(pieces) > 1:
-        merged = [kernels.merge_two(*a, *b, size) for a, b in zip(pieces[::2], pieces[1::2], strict=False)]
+        merged = [
+            kernels.merge_two(*a, *b, size) for a, b in zip(pieces[::2], pieces[1::2], strict=False)
+        ]
         pieces = merged + ([pieces[-1]] if len(pieces) % 2 else [])
     return pieces[0]
 
@@ -341,7 +381,11 @@ def _write_entries(writer: pq.ParquetWriter, i, j, x, with_diag: bool) -> None:
 
 
 def merge_parts(
-    part_paths: Sequence[Path], size: int, writer: pq.ParquetWriter, budget_bytes: int, with_diag: bool
+    part_paths: Sequence[Path],
+    size: int,
+    writer: pq.ParquetWriter,
+    budget_bytes: int,
+    with_diag: bool,
 ) -> dict:
     """Sum sorted symmetric parts into ``writer`` by blocks of rows, in bounded memory.
 
@@ -349,7 +393,9 @@ def merge_parts(
     """
     readers = [_RowReader(Path(p)) for p in part_paths]
     # Each block takes about `per_reader` entries from every part.
-    per_reader = max(MIN_BLOCK_ENTRIES, budget_bytes // (MERGE_BYTES_PER_ENTRY * max(1, len(readers))))
+    per_reader = max(
+        MIN_BLOCK_ENTRIES, budget_bytes // (MERGE_BYTES_PER_ENTRY * max(1, len(readers)))
+    )
     stats = {"nnz": 0, "total": 0.0, "diagonal_total": 0.0}
     r0 = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer") as pool:
@@ -411,13 +457,19 @@ def _spill(m: sp.csr_matrix, out_path: Path, n: int) -> Path:
 
 
 def merge_shards(
-    part_paths: Sequence[Path], size: int, out_path: Path, provenance: dict[str, str], budget_bytes: int
+    part_paths: Sequence[Path],
+    size: int,
+    out_path: Path,
+    provenance: dict[str, str],
+    budget_bytes: int,
 ) -> dict:
     """Sum the shards' parts into the final table (with the ``diag`` column)."""
     with parquet_writer(out_path, COOC_SCHEMA, provenance) as writer:
         stats = merge_parts(part_paths, size, writer, budget_bytes, with_diag=True)
         if stats["nnz"] == 0:  # raised inside the writer, so no empty table is left behind
-            raise DataError("no co-occurrences: every document has fewer than two in-vocabulary tokens")
+            raise DataError(
+                "no co-occurrences: every document has fewer than two in-vocabulary tokens"
+            )
     stats["vocab_size"] = size
     stats["density"] = stats["nnz"] / float(size) ** 2
     stats["offdiagonal_total"] = stats["total"] - stats["diagonal_total"]

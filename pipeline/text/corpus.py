@@ -61,7 +61,9 @@ class CorpusConfig:
 
     def __post_init__(self):
         if not 0 <= self.max_bad_byte_fraction <= 1:
-            raise ValueError(f"max_bad_byte_fraction: expected a share in [0, 1], got {self.max_bad_byte_fraction}")
+            raise ValueError(
+                f"max_bad_byte_fraction: expected a share in [0, 1], got {self.max_bad_byte_fraction}"
+            )
         if self.format not in FORMATS:
             raise ValueError(f"format: expected one of {FORMATS}, got {self.format!r}")
         if self.shards < 1:
@@ -81,7 +83,9 @@ class TypeIndex:
         """Ids of ``tokens``, adding unseen ones (counts are added by :meth:`add_counts`)."""
         index = self.index
         setdefault = index.setdefault
-        return np.fromiter((setdefault(t, len(index)) for t in tokens), dtype=np.int32, count=len(tokens))
+        return np.fromiter(
+            (setdefault(t, len(index)) for t in tokens), dtype=np.int32, count=len(tokens)
+        )
 
     def add_counts(self, ids: np.ndarray) -> None:
         counts = np.bincount(ids, minlength=len(self.index))
@@ -119,7 +123,9 @@ def build_shards(
     buffers: list[list[np.ndarray]] = [[] for _ in shard_paths]
     started, last_log = time.monotonic(), time.monotonic()
     with contextlib.ExitStack() as stack:
-        writers = [stack.enter_context(parquet_writer(p, SHARD_SCHEMA, provenance)) for p in shard_paths]
+        writers = [
+            stack.enter_context(parquet_writer(p, SHARD_SCHEMA, provenance)) for p in shard_paths
+        ]
         for text in documents:
             tokens = tokenize(text)
             if len(tokens) < min_document_tokens:
@@ -133,8 +139,12 @@ def build_shards(
                 _flush(writers[k], buffers[k], types)
             if time.monotonic() - last_log > 10:
                 last_log = time.monotonic()
-                log.info("%d documents, %d tokens, %.2f M tokens/s", stats["documents"], stats["tokens"],
-                         stats["tokens"] / 1e6 / (last_log - started))
+                log.info(
+                    "%d documents, %d tokens, %.2f M tokens/s",
+                    stats["documents"],
+                    stats["tokens"],
+                    stats["tokens"] / 1e6 / (last_log - started),
+                )
             if max_documents and stats["documents"] >= max_documents:
                 break
         if stats["tokens"] == 0:
@@ -155,8 +165,11 @@ class EmptyCorpusError(DataError):
 
     def __init__(self, stats: dict):
         self.stats = stats
-        why = (f"all {stats['skipped_documents']} document(s) were filtered out" if stats["skipped_documents"]
-               else "no document was read")
+        why = (
+            f"all {stats['skipped_documents']} document(s) were filtered out"
+            if stats["skipped_documents"]
+            else "no document was read"
+        )
         super().__init__(f"the corpus produced no tokens: {why}")
 
 
@@ -194,9 +207,13 @@ def prepare_corpus(
     min_tokens = WIKI_ARTICLE_MIN_TOKENS if cfg.format == "wiki_xml" else 1
     shard_paths = [Path(shards_dir) / f"shard-{k}.parquet" for k in range(cfg.shards)]
     try:
-        types, stats = build_shards(documents, tokenize, shard_paths, provenance, min_tokens, cfg.max_documents)
+        types, stats = build_shards(
+            documents, tokenize, shard_paths, provenance, min_tokens, cfg.max_documents
+        )
     except EmptyCorpusError as exc:
-        raise DataError(f"{source}: {_empty_reason(cfg, exc.stats)} ({name}.format = {cfg.format})") from exc
+        raise DataError(
+            f"{source}: {_empty_reason(cfg, exc.stats)} ({name}.format = {cfg.format})"
+        ) from exc
     write_table(types.table(), types_path, provenance)
     with atomic_path(stats_path) as tmp:
         tmp.write_text(json.dumps(stats, indent=2, sort_keys=True))
@@ -212,5 +229,7 @@ def _empty_reason(cfg: CorpusConfig, stats: dict) -> str:
     if cfg.format == "wiki_xml":
         return f"the corpus produced no tokens: all {skipped} article(s) had fewer than {WIKI_ARTICLE_MIN_TOKENS} tokens"
     tokenizer = "jieba" if cfg.language == "zh" else cfg.tokenizer
-    return (f"the corpus produced no tokens: all {skipped} document(s) were empty after the "
-            f"{tokenizer} tokeniser (punctuation or symbols only?)")
+    return (
+        f"the corpus produced no tokens: all {skipped} document(s) were empty after the "
+        f"{tokenizer} tokeniser (punctuation or symbols only?)"
+    )

@@ -23,7 +23,9 @@ def read_types(path: str | Path) -> list[str]:
     return pq.read_table(path, columns=["token"]).column("token").to_pylist()
 
 
-def iter_token_lists(shard_paths: Iterable[str | Path], types_path: str | Path) -> Iterator[list[str]]:
+def iter_token_lists(
+    shard_paths: Iterable[str | Path], types_path: str | Path
+) -> Iterator[list[str]]:
     """Each document of the shards, in shard order, as a list of token strings (streaming)."""
     tokens = read_types(types_path)
     for path in shard_paths:

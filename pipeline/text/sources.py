@@ -107,7 +107,9 @@ class _CountingReader(io.RawIOBase):
 
 
 @contextlib.contextmanager
-def _text(path: Path, limit: float, key: str, newline: str | None = None) -> Iterator[io.TextIOWrapper]:
+def _text(
+    path: Path, limit: float, key: str, newline: str | None = None
+) -> Iterator[io.TextIOWrapper]:
     """One (possibly compressed) file decoded as UTF-8 (a UTF-8 BOM dropped). After it is read
     to the end, bad bytes (undecodable or NUL) above the share ``limit`` raise DataError naming
     the file, the share and ``key``; so do corrupt streams and a UTF-16/32 byte-order mark."""
@@ -116,15 +118,25 @@ def _text(path: Path, limit: float, key: str, newline: str | None = None) -> Ite
         with _decompressed(path) as raw:
             counting = _CountingReader(raw, str(path), limit, key)
             buffered = io.BufferedReader(counting, buffer_size=TEXT_HEAD_BYTES)
-            yield io.TextIOWrapper(buffered, encoding="utf-8-sig", errors=DecodeCounter.name(), newline=newline)
+            yield io.TextIOWrapper(
+                buffered, encoding="utf-8-sig", errors=DecodeCounter.name(), newline=newline
+            )
     except _STREAM_ERRORS as exc:
         raise DataError(f"{path}: corrupt or truncated file ({type(exc).__name__}: {exc})") from exc
     replaced = DecodeCounter.count - replaced_before
-    check_bad_share(str(path), replaced + counting.nul, counting.total, limit, key,
-                    f"{replaced} undecodable and {counting.nul} NUL bytes")
+    check_bad_share(
+        str(path),
+        replaced + counting.nul,
+        counting.total,
+        limit,
+        key,
+        f"{replaced} undecodable and {counting.nul} NUL bytes",
+    )
 
 
-def _lines(path: Path, limit: float = MAX_BAD_BYTE_FRACTION, key: str = BAD_BYTES_KEY) -> Iterator[str]:
+def _lines(
+    path: Path, limit: float = MAX_BAD_BYTE_FRACTION, key: str = BAD_BYTES_KEY
+) -> Iterator[str]:
     """Decoded lines of one (possibly compressed) file, checked as :func:`_text` does."""
     with _text(path, limit, key) as text:
         yield from text
@@ -141,7 +153,9 @@ def _files(path: Path) -> list[Path]:
     return [path]
 
 
-def read_plain(path: Path, limit: float = MAX_BAD_BYTE_FRACTION, key: str = BAD_BYTES_KEY) -> Iterator[str]:
+def read_plain(
+    path: Path, limit: float = MAX_BAD_BYTE_FRACTION, key: str = BAD_BYTES_KEY
+) -> Iterator[str]:
     """One document per non-blank line."""
     for file in _files(path):
         for line in _lines(file, limit, key):
@@ -149,7 +163,9 @@ def read_plain(path: Path, limit: float = MAX_BAD_BYTE_FRACTION, key: str = BAD_
                 yield line
 
 
-def read_tsv(path: Path, limit: float = MAX_BAD_BYTE_FRACTION, key: str = BAD_BYTES_KEY) -> Iterator[str]:
+def read_tsv(
+    path: Path, limit: float = MAX_BAD_BYTE_FRACTION, key: str = BAD_BYTES_KEY
+) -> Iterator[str]:
     """``id<TAB>text`` lines; lines without a tab are counted and skipped."""
     bad = 0
     for file in _files(path):
@@ -188,7 +204,9 @@ def read_wikiextractor(
             yield " ".join(buf)
 
 
-def read_text8(path: Path, limit: float = MAX_BAD_BYTE_FRACTION, key: str = BAD_BYTES_KEY) -> Iterator[str]:
+def read_text8(
+    path: Path, limit: float = MAX_BAD_BYTE_FRACTION, key: str = BAD_BYTES_KEY
+) -> Iterator[str]:
     """text8 (one line of space-separated words), cut at spaces into ~1 MB pieces."""
     for file in _files(path):
         with _text(file, limit, key) as text:
@@ -217,8 +235,12 @@ def read_wiki_xml(path: Path, processes: int = 1) -> Iterator[str]:
 
     file = _files(path)[0]
     wiki = WikiCorpus(
-        str(file), dictionary={}, processes=max(1, processes), tokenizer_func=_keep_text,
-        article_min_tokens=0, lower=False,
+        str(file),
+        dictionary={},
+        processes=max(1, processes),
+        tokenizer_func=_keep_text,
+        article_min_tokens=0,
+        lower=False,
     )
     try:
         for (text,) in wiki.get_texts():
@@ -239,7 +261,12 @@ def read_documents(
     path = Path(path)
     if fmt == "wiki_xml":
         return read_wiki_xml(path, processes)
-    readers = {"text8": read_text8, "plain": read_plain, "wikiextractor": read_wikiextractor, "tsv": read_tsv}
+    readers = {
+        "text8": read_text8,
+        "plain": read_plain,
+        "wikiextractor": read_wikiextractor,
+        "tsv": read_tsv,
+    }
     if fmt not in readers:
         raise ValueError(f"format: expected one of {FORMATS}, got {fmt!r}")
     return readers[fmt](path, max_bad_byte_fraction, key)

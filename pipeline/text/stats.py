@@ -28,7 +28,9 @@ def zipf_figure(counts: np.ndarray, title: str = "") -> plt.Figure:
     ax.loglog(ranks, counts, lw=1.5, label="corpus")
     if len(counts) > 10:
         slope, intercept = np.polyfit(np.log(ranks), np.log(counts), 1)
-        ax.loglog(ranks, np.exp(intercept) * ranks**slope, "--", lw=1, label=f"fit: slope {slope:.2f}")
+        ax.loglog(
+            ranks, np.exp(intercept) * ranks**slope, "--", lw=1, label=f"fit: slope {slope:.2f}"
+        )
     ax.set_xlabel("rank")
     ax.set_ylabel("count")
     ax.set_title(title or "Zipf plot")
@@ -48,7 +50,8 @@ def corpus_table(corpus: str, corpus_stats: dict, vocab_counts: np.ndarray) -> p
         "vocabulary size": len(vocab_counts),
         "smallest count in the vocabulary": int(np.min(vocab_counts)),
         "in-vocabulary tokens": int(np.sum(vocab_counts)),
-        "in-vocabulary share of tokens": float(np.sum(vocab_counts)) / max(1, corpus_stats["tokens"]),
+        "in-vocabulary share of tokens": float(np.sum(vocab_counts))
+        / max(1, corpus_stats["tokens"]),
     }
     return _frame(corpus, "corpus", rows)
 

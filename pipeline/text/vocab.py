@@ -26,7 +26,9 @@ class VocabConfig:
         if self.min_count < 1:
             raise ValueError(f"vocab.min_count: expected an integer >= 1, got {self.min_count}")
         if self.max_size is not None and self.max_size < 1:
-            raise ValueError(f"vocab.max_size: expected an integer >= 1 or null, got {self.max_size}")
+            raise ValueError(
+                f"vocab.max_size: expected an integer >= 1 or null, got {self.max_size}"
+            )
 
 
 def build_vocabulary(types: pa.Table, cfg: VocabConfig) -> pa.Table:

@@ -48,7 +48,9 @@ class NormsConfig:
 
     def __post_init__(self):
         if self.language not in LANGUAGES:
-            raise ValueError(f"vectors.norms.language: expected one of {LANGUAGES}, got {self.language!r}")
+            raise ValueError(
+                f"vectors.norms.language: expected one of {LANGUAGES}, got {self.language!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,9 @@ class ExamplesConfig:
 
     def __post_init__(self):
         if self.language not in LANGUAGES:
-            raise ValueError(f"vectors.examples.language: expected one of {LANGUAGES}, got {self.language!r}")
+            raise ValueError(
+                f"vectors.examples.language: expected one of {LANGUAGES}, got {self.language!r}"
+            )
 
 
 def norm_importance(kv: KeyedVectors) -> float:
@@ -168,13 +172,23 @@ def smallest_norm_rows(kv: KeyedVectors, method: str, cfg: NormsConfig) -> list[
     words = [w for _, w, _ in smallest_norms(kv, cfg.smallest)]
     share = np.mean([is_function_word(w, cfg.language) for w in words])
     worded = [k for k, w in enumerate(kv.index_to_key) if any(ch.isalpha() for ch in w)][:2]
-    rows = [{"method": method, "metric": "function_word_share_smallest", "value": share},
-            {"method": method, "metric": "norm_rank_top2_frequent",
-             "value": float(norm_ranks(kv)[worded].mean())}]
+    rows = [
+        {"method": method, "metric": "function_word_share_smallest", "value": share},
+        {
+            "method": method,
+            "metric": "norm_rank_top2_frequent",
+            "value": float(norm_ranks(kv)[worded].mean()),
+        },
+    ]
     if cfg.language == "zh":
         theirs = author.SMALLEST_NORMS.get(method, author.SMALLEST_NORMS["simpler_glove_notrunc"])
-        rows.append({"method": method, "metric": "author_overlap_smallest",
-                     "value": len(set(words) & set(theirs[: cfg.smallest]))})
+        rows.append(
+            {
+                "method": method,
+                "metric": "author_overlap_smallest",
+                "value": len(set(words) & set(theirs[: cfg.smallest])),
+            }
+        )
     return rows
 
 
@@ -209,31 +223,51 @@ def analogy_top(kv: KeyedVectors, a: str, b: str, c: str, topn: int = 6):
     return kv.most_similar(positive=[a, b], negative=[c], topn=topn)
 
 
-def analyse_norms(cfg: NormsConfig, *, vectors, output, smallest, smallest_tsv, figure,
-                  corpus: str, methods: list[str], seed: int, provenance) -> None:
+def analyse_norms(
+    cfg: NormsConfig,
+    *,
+    vectors,
+    output,
+    smallest,
+    smallest_tsv,
+    figure,
+    corpus: str,
+    methods: list[str],
+    seed: int,
+    provenance,
+) -> None:
     """``vectors_analyse_norms``: per method the Spearman of ‖v‖² with −log P and the stop-word
     norm ratio (a run table), the smallest-norm words (table and TSV), and the scatter figure."""
     rows, words, points = [], [], {}
     for method, path in zip(methods, vectors, strict=True):
         kv = vio.load_keyed(path)
         counts = counts_of(kv).astype(np.float64)
-        points[method] = (-np.log(counts / counts.sum()),
-                          (kv.vectors.astype(np.float64) ** 2).sum(axis=1))
+        points[method] = (
+            -np.log(counts / counts.sum()),
+            (kv.vectors.astype(np.float64) ** 2).sum(axis=1),
+        )
         ratio = stopword_norm_ratio(kv, cfg.top_frequent, tuple(cfg.rank_range))
         rows += [
-            {"method": method, "metric": "spearman_sqnorm_vs_neglogp", "value": norm_importance(kv)},
+            {
+                "method": method,
+                "metric": "spearman_sqnorm_vs_neglogp",
+                "value": norm_importance(kv),
+            },
             {"method": method, "metric": "stopword_norm_ratio", "value": ratio},
         ]
         rows += smallest_norm_rows(kv, method, cfg)
-        words += [{"method": method, "rank": r, "token": t, "norm": n}
-                  for r, t, n in smallest_norms(kv, cfg.smallest)]
+        words += [
+            {"method": method, "rank": r, "token": t, "norm": n}
+            for r, t, n in smallest_norms(kv, cfg.smallest)
+        ]
     for r in rows:
         r["implementation"] = vio.implementation_of(r["method"])
     write_table(vio.tidy(rows, experiment="norms", dataset=corpus, seed=seed), output, provenance)
     frame = pd.DataFrame(words)
     vio.write_frame(frame, smallest, provenance)
-    vio.write_text(frame.pivot(index="rank", columns="method", values="token").to_csv(sep="\t"),
-                   smallest_tsv)
+    vio.write_text(
+        frame.pivot(index="rank", columns="method", values="token").to_csv(sep="\t"), smallest_tsv
+    )
     save_figure(figures.norm_scatter(points), figure)
 
 
@@ -258,9 +292,11 @@ def analogy_scores(kv: KeyedVectors, queries) -> list[dict]:
         hits += hit
         rows.append({"section": query, "metric": "author_first_in_top6", "value": int(hit)})
     if asked:
-        rows += [{"metric": "author_first_in_top6_count", "value": hits},
-                 {"metric": "author_queries", "value": asked},
-                 {"metric": "author_queries_missing_words", "value": missing}]
+        rows += [
+            {"metric": "author_first_in_top6_count", "value": hits},
+            {"metric": "author_queries", "value": asked},
+            {"metric": "author_queries_missing_words", "value": missing},
+        ]
     return rows
 
 
@@ -280,13 +316,16 @@ def keyword_scores(kv: KeyedVectors, sentences, tokenize, topn: int) -> list[dic
             continue
         top.append(len(set(reference) & {w for w, _ in keywords(kv, tokens, topn)}))
         bottom.append(len(set(reference) & {w for w, _ in keywords_lowest(kv, tokens, topn)}))
-        rows += [{"section": f"sentence{k + 1}", "metric": "author_overlap_top", "value": top[-1]},
-                 {"section": f"sentence{k + 1}", "metric": "author_overlap_bottom",
-                  "value": bottom[-1]}]
+        rows += [
+            {"section": f"sentence{k + 1}", "metric": "author_overlap_top", "value": top[-1]},
+            {"section": f"sentence{k + 1}", "metric": "author_overlap_bottom", "value": bottom[-1]},
+        ]
     rows.append({"metric": "keyword_sentences_empty", "value": empty})
     if top:
-        rows += [{"metric": "keyword_author_overlap_top", "value": float(np.mean(top))},
-                 {"metric": "keyword_author_overlap_bottom", "value": float(np.mean(bottom))}]
+        rows += [
+            {"metric": "keyword_author_overlap_top", "value": float(np.mean(top))},
+            {"metric": "keyword_author_overlap_bottom", "value": float(np.mean(bottom))},
+        ]
     return rows
 
 
@@ -305,8 +344,10 @@ def pos_agreement(kv: KeyedVectors, queries, n_context: int, topn: int) -> float
 def example_scores(kv: KeyedVectors, cfg: ExamplesConfig, tokenize) -> list[dict]:
     """Rows of E7.5, E7.6 and (Chinese) E7.7 for one method's vectors."""
     rows = [{"experiment": "E7.5", **r} for r in analogy_scores(kv, cfg.analogy_queries)]
-    rows += [{"experiment": "E7.6", **r}
-             for r in keyword_scores(kv, cfg.keyword_sentences, tokenize, cfg.topn)]
+    rows += [
+        {"experiment": "E7.6", **r}
+        for r in keyword_scores(kv, cfg.keyword_sentences, tokenize, cfg.topn)
+    ]
     if cfg.language == "zh":
         for n in cfg.context_sizes:
             share = pos_agreement(kv, cfg.similar_queries, n, cfg.topn)
@@ -315,8 +356,18 @@ def example_scores(kv: KeyedVectors, cfg: ExamplesConfig, tokenize) -> list[dict
     return rows
 
 
-def find_examples(cfg: ExamplesConfig, *, vectors, output, tsv, scores, corpus: str,
-                  methods: list[str], seed: int, provenance) -> None:
+def find_examples(
+    cfg: ExamplesConfig,
+    *,
+    vectors,
+    output,
+    tsv,
+    scores,
+    corpus: str,
+    methods: list[str],
+    seed: int,
+    provenance,
+) -> None:
     """``vectors_find_examples``: keywords of each sentence (highest and lowest inner products),
     Pearson neighbours for every N, and a + b − c, per method (one long table and a TSV), and
     their scores against the author's lists (``scores``, a run table)."""
@@ -324,18 +375,31 @@ def find_examples(cfg: ExamplesConfig, *, vectors, output, tsv, scores, corpus: 
     rows, scored = [], []
     for method, path in zip(methods, vectors, strict=True):
         kv = vio.load_keyed(path)
-        found = [("keywords", s[:60], keywords(kv, tokenize(s), cfg.topn))
-                 for s in cfg.keyword_sentences]
-        found += [(f"similar_N{n}", w, similar_words(kv, w, n, cfg.topn))
-                  for w in cfg.similar_queries for n in cfg.context_sizes]
-        found += [("analogy", f"{a}+{b}-{c}", analogy_top(kv, a, b, c, topn=6))
-                  for a, b, c in cfg.analogy_queries]
-        found += [("keywords_lowest", s[:60], keywords_lowest(kv, tokenize(s), cfg.topn))
-                  for s in cfg.keyword_sentences]
-        rows += [{"method": method, "kind": kind, "query": query, "rank": k + 1, "word": w,
-                  "score": s} for kind, query, ranked in found for k, (w, s) in enumerate(ranked)]
-        scored += [{"method": method, "implementation": vio.implementation_of(method), **r}
-                   for r in example_scores(kv, cfg, tokenize)]
+        found = [
+            ("keywords", s[:60], keywords(kv, tokenize(s), cfg.topn)) for s in cfg.keyword_sentences
+        ]
+        found += [
+            (f"similar_N{n}", w, similar_words(kv, w, n, cfg.topn))
+            for w in cfg.similar_queries
+            for n in cfg.context_sizes
+        ]
+        found += [
+            ("analogy", f"{a}+{b}-{c}", analogy_top(kv, a, b, c, topn=6))
+            for a, b, c in cfg.analogy_queries
+        ]
+        found += [
+            ("keywords_lowest", s[:60], keywords_lowest(kv, tokenize(s), cfg.topn))
+            for s in cfg.keyword_sentences
+        ]
+        rows += [
+            {"method": method, "kind": kind, "query": query, "rank": k + 1, "word": w, "score": s}
+            for kind, query, ranked in found
+            for k, (w, s) in enumerate(ranked)
+        ]
+        scored += [
+            {"method": method, "implementation": vio.implementation_of(method), **r}
+            for r in example_scores(kv, cfg, tokenize)
+        ]
     frame = pd.DataFrame(rows, columns=["method", "kind", "query", "rank", "word", "score"])
     vio.write_frame(frame, output, provenance)
     wide = frame.groupby(["kind", "query", "method"])["word"].apply(" ".join).reset_index()

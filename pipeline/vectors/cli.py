@@ -43,49 +43,101 @@ class Verb:
 TRAIN = ("corpus", "method", "seed", "threads")
 VERBS = {
     "train-simpler-glove": Verb(
-        "simpler_glove.train_simpler_glove", "simpler GloVe on the co-occurrence counts",
-        "simpler_glove.SimplerGloveConfig", "vectors.simpler_glove", ("vocab", "cooccur"),
-        ("output", "history"), TRAIN),
+        "simpler_glove.train_simpler_glove",
+        "simpler GloVe on the co-occurrence counts",
+        "simpler_glove.SimplerGloveConfig",
+        "vectors.simpler_glove",
+        ("vocab", "cooccur"),
+        ("output", "history"),
+        TRAIN,
+    ),
     "train-glove": Verb(
-        "glove.train_glove", "the GloVe baseline on the co-occurrence counts",
-        "glove.GloveConfig", "vectors.glove", ("vocab", "cooccur"),
-        ("output", "history", "params"), TRAIN),
+        "glove.train_glove",
+        "the GloVe baseline on the co-occurrence counts",
+        "glove.GloveConfig",
+        "vectors.glove",
+        ("vocab", "cooccur"),
+        ("output", "history", "params"),
+        TRAIN,
+    ),
     "train-gensim": Verb(
-        "gensim_models.train_gensim", "Word2Vec SG/CBOW or FastText on the token shards",
-        "gensim_models.GensimConfig", "vectors.gensim", ("vocab", "types", "shards+"),
-        ("output",), ("method", "seed", "threads")),
+        "gensim_models.train_gensim",
+        "Word2Vec SG/CBOW or FastText on the token shards",
+        "gensim_models.GensimConfig",
+        "vectors.gensim",
+        ("vocab", "types", "shards+"),
+        ("output",),
+        ("method", "seed", "threads"),
+    ),
     "export-word2vec": Verb("io.export_word2vec", "vectors -> word2vec text", inputs=("vectors",)),
     "evaluate": Verb(
-        "evaluation.evaluate", "analogies and word similarity", "evaluation.EvaluateConfig",
-        "vectors.evaluate", ("vectors", "files*"), ("output",), ("corpus", "method", "seed")),
+        "evaluation.evaluate",
+        "analogies and word similarity",
+        "evaluation.EvaluateConfig",
+        "vectors.evaluate",
+        ("vectors", "files*"),
+        ("output",),
+        ("corpus", "method", "seed"),
+    ),
     "analyse-norms": Verb(
-        "analysis.analyse_norms", "norm ≈ importance, stop-word norms, smallest norms",
-        "analysis.NormsConfig", "vectors.norms", ("vectors+",),
-        ("output", "smallest", "smallest_tsv", "figure"), ("corpus", "methods", "seed")),
+        "analysis.analyse_norms",
+        "norm ≈ importance, stop-word norms, smallest norms",
+        "analysis.NormsConfig",
+        "vectors.norms",
+        ("vectors+",),
+        ("output", "smallest", "smallest_tsv", "figure"),
+        ("corpus", "methods", "seed"),
+    ),
     "check-ill-posedness": Verb(
-        "glove.check_ill_posedness", "GloVe's invariance under v -> v + c",
-        "glove.IllPosednessConfig", "vectors.ill_posedness", ("params", "vocab", "cooccur"),
-        ("output", "figure"), ("corpus", "seed")),
+        "glove.check_ill_posedness",
+        "GloVe's invariance under v -> v + c",
+        "glove.IllPosednessConfig",
+        "vectors.ill_posedness",
+        ("params", "vocab", "cooccur"),
+        ("output", "figure"),
+        ("corpus", "seed"),
+    ),
     "find-examples": Verb(
-        "analysis.find_examples", "keywords, Pearson similar words, analogy examples",
-        "analysis.ExamplesConfig", "vectors.examples", ("vectors+",),
-        ("output", "tsv", "scores"), ("corpus", "methods", "seed")),
+        "analysis.find_examples",
+        "keywords, Pearson similar words, analogy examples",
+        "analysis.ExamplesConfig",
+        "vectors.examples",
+        ("vectors+",),
+        ("output", "tsv", "scores"),
+        ("corpus", "methods", "seed"),
+    ),
     "compare-adagrad": Verb(
-        "simpler_glove.compare_adagrad", "lagged vs standard Adagrad on simpler GloVe",
-        "simpler_glove.AdagradComparisonConfig", "vectors.adagrad_comparison",
-        ("vocab", "cooccur"), ("output", "figure"), ("corpus", "seed", "threads"),
-        model_config="simpler_glove.SimplerGloveConfig"),
+        "simpler_glove.compare_adagrad",
+        "lagged vs standard Adagrad on simpler GloVe",
+        "simpler_glove.AdagradComparisonConfig",
+        "vectors.adagrad_comparison",
+        ("vocab", "cooccur"),
+        ("output", "figure"),
+        ("corpus", "seed", "threads"),
+        model_config="simpler_glove.SimplerGloveConfig",
+    ),
     "classify-sentiment": Verb(
-        "sentiment.classify_sentiment", "sentence vectors -> sentiment",
-        "sentiment.SentimentConfig", "vectors.sentiment", ("vectors+", "pos", "neg"),
-        ("output",), ("corpus", "methods", "seed", "threads")),
+        "sentiment.classify_sentiment",
+        "sentence vectors -> sentiment",
+        "sentiment.SentimentConfig",
+        "vectors.sentiment",
+        ("vectors+", "pos", "neg"),
+        ("output",),
+        ("corpus", "methods", "seed", "threads"),
+    ),
     "check-pmi-additivity": Verb(
-        "pmi.check_pmi_additivity", "E7.1: PMI additivity on synthetic tables",
-        "pmi.PmiAdditivityConfig", "vectors.pmi_additivity"),
+        "pmi.check_pmi_additivity",
+        "E7.1: PMI additivity on synthetic tables",
+        "pmi.PmiAdditivityConfig",
+        "vectors.pmi_additivity",
+    ),
     "summarize": Verb(
-        "results.summarize", "one table of all run tables, headline TSV, loss curves",
+        "results.summarize",
+        "one table of all run tables, headline TSV, loss curves",
         inputs=("tables+", "histories*", "checks*"),
-        outputs=("output", "tsv", "figure", "results", "html"), options=("corpus", "seed")),
+        outputs=("output", "tsv", "figure", "results", "html"),
+        options=("corpus", "seed"),
+    ),
 }
 
 
@@ -116,16 +168,22 @@ def run_verb(args: argparse.Namespace) -> None:
         device = resolve_device(getattr(cfg, "device", "cpu"), key=f"{verb.section}.device")
         positional.append(cfg)
     if verb.model_config:
-        positional.append(load_section(_resolve(verb.model_config), args.model_config,
-                                       "vectors.simpler_glove"))
+        positional.append(
+            load_section(_resolve(verb.model_config), args.model_config, "vectors.simpler_glove")
+        )
     if "threads" in verb.options:
         _seed_everything(args.seed, args.threads)
     names = [n.rstrip("+*") for n in verb.inputs + verb.outputs] + list(verb.options)
     kwargs = {n: getattr(args, n) for n in names if n in accepted}
     inputs = [p for n in verb.inputs for p in _as_list(getattr(args, n.rstrip("+*")))]
     if "provenance" in accepted:
-        config = args.config if not verb.model_config else json.dumps(
-            {"section": json.loads(args.config), "model": json.loads(args.model_config)})
+        config = (
+            args.config
+            if not verb.model_config
+            else json.dumps(
+                {"section": json.loads(args.config), "model": json.loads(args.model_config)}
+            )
+        )
         kwargs["provenance"] = collect(config, inputs, device)
     run(*positional, **kwargs)
 

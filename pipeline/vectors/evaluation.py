@@ -226,27 +226,44 @@ def resolve_eval_path(path: str) -> str:
     return path
 
 
-def evaluate(cfg: EvaluateConfig, *, vectors, output, corpus: str, method: str, seed: int,
-             provenance) -> None:
+def evaluate(
+    cfg: EvaluateConfig, *, vectors, output, corpus: str, method: str, seed: int, provenance
+) -> None:
     """``vectors_evaluate``: every analogy and similarity set of ``cfg`` on one method's vectors;
     a run table with accuracy / Spearman and the counts of seen, skipped and malformed lines."""
     kv = vio.load_keyed(vectors)
     rows = []
     for spec in cfg.analogies:
         parsed = parse_analogies(vio.read_lines(resolve_eval_path(spec["path"])), spec["name"])
-        rows.append({"experiment": "analogy", "section": f"{spec['name']}/file",
-                     "metric": "malformed_lines", "value": len(parsed.malformed)})
+        rows.append(
+            {
+                "experiment": "analogy",
+                "section": f"{spec['name']}/file",
+                "metric": "malformed_lines",
+                "value": len(parsed.malformed),
+            }
+        )
         for r in evaluate_analogies(kv, parsed, cfg.restrict_vocab, cfg.case_insensitive):
-            rows += [{"experiment": "analogy", "section": f"{spec['name']}/{r['section']}",
-                      "metric": m, "value": r[m]} for m in ("accuracy", "correct", "seen", "questions")]
+            rows += [
+                {
+                    "experiment": "analogy",
+                    "section": f"{spec['name']}/{r['section']}",
+                    "metric": m,
+                    "value": r[m],
+                }
+                for m in ("accuracy", "correct", "seen", "questions")
+            ]
     for spec in cfg.similarity:
         parsed = parse_pairs(vio.read_lines(resolve_eval_path(spec["path"])), spec["name"])
         result = evaluate_pairs(kv, parsed, cfg.similarity_restrict_vocab, cfg.case_insensitive)
         result["malformed_lines"] = len(parsed.malformed)
-        rows += [{"experiment": "similarity", "section": spec["name"], "metric": m, "value": v}
-                 for m, v in result.items()]
+        rows += [
+            {"experiment": "similarity", "section": spec["name"], "metric": m, "value": v}
+            for m, v in result.items()
+        ]
     if not rows:
         raise ValueError("vectors.evaluate: no analogy or similarity sets configured")
-    fixed = dict(dataset=corpus, method=method, implementation=vio.implementation_of(method),
-                 seed=seed)
+    fixed = dict(
+        dataset=corpus, method=method, implementation=vio.implementation_of(method), seed=seed
+    )
     write_table(vio.tidy(rows, **fixed), output, provenance)

@@ -70,10 +70,12 @@ def fit_gensim(
     return keyed_from_vocab(vocab, model.wv)
 
 
-def train_gensim(cfg: GensimConfig, *, vocab, types, shards, output, method: str, seed: int,
-                 threads: int) -> None:
+def train_gensim(
+    cfg: GensimConfig, *, vocab, types, shards, output, method: str, seed: int, threads: int
+) -> None:
     """``vectors_train_gensim``: ``method`` on the token shards, ``threads`` workers."""
     words = vio.read_vocab(vocab)
-    kv = fit_gensim(method, ShardCorpus(shards, types), words, cfg, workers=threads,
-                    random_state=seed)
+    kv = fit_gensim(
+        method, ShardCorpus(shards, types), words, cfg, workers=threads, random_state=seed
+    )
     vio.save_keyed(kv, output)

@@ -161,8 +161,19 @@ def fit_glove(cooc: Cooccurrence, cfg: GloveConfig, random_state: int = 0):
     return model.vectors.cpu().numpy(), history, tables
 
 
-def train_glove(cfg: GloveConfig, *, vocab, cooccur, output, history, params, corpus: str,
-                method: str, seed: int, provenance) -> None:
+def train_glove(
+    cfg: GloveConfig,
+    *,
+    vocab,
+    cooccur,
+    output,
+    history,
+    params,
+    corpus: str,
+    method: str,
+    seed: int,
+    provenance,
+) -> None:
     """``vectors_train_glove``: writes W + W̃ (exchange format), the loss per epoch, and the four
     tables with the config (``params``, for the ill-posedness check)."""
     words = vio.read_vocab(vocab)
@@ -170,12 +181,31 @@ def train_glove(cfg: GloveConfig, *, vocab, cooccur, output, history, params, co
     vectors, hist, tables = fit_glove(cooc, cfg, random_state=seed)
     with atomic_path(params) as tmp:
         torch.save({"config": asdict(cfg), "epochs": len(hist), "tables": tables}, tmp)
-    vio.write_training(words, vectors, hist, output=output, history_path=history, corpus=corpus,
-                       method=method, seed=seed, provenance=provenance)
+    vio.write_training(
+        words,
+        vectors,
+        hist,
+        output=output,
+        history_path=history,
+        corpus=corpus,
+        method=method,
+        seed=seed,
+        provenance=provenance,
+    )
 
 
-def check_ill_posedness(cfg: IllPosednessConfig, *, params, vocab, cooccur, output, figure,
-                        corpus: str, seed: int, provenance) -> None:
+def check_ill_posedness(
+    cfg: IllPosednessConfig,
+    *,
+    params,
+    vocab,
+    cooccur,
+    output,
+    figure,
+    corpus: str,
+    seed: int,
+    provenance,
+) -> None:
     """``vectors_check_ill_posedness``: the loss of the trained tables on sampled cells, and the
     mean pairwise cosine of the ``top_words`` vectors, for every shift norm ||c||."""
     state = torch.load(require_file(params, "GloVe parameters"), weights_only=False)
@@ -198,12 +228,22 @@ def check_ill_posedness(cfg: IllPosednessConfig, *, params, vocab, cooccur, outp
         cosine = mean_pairwise_cosine(shifted["W"][: cfg.top_words])
         rows += [
             {"shift_norm": norm, "metric": "loss", "value": loss},
-            {"shift_norm": norm, "metric": "relative_loss_change", "value": abs(loss - base) / base},
+            {
+                "shift_norm": norm,
+                "metric": "relative_loss_change",
+                "value": abs(loss - base) / base,
+            },
             {"shift_norm": norm, "metric": "mean_pairwise_cosine", "value": cosine},
         ]
     for r in rows:
         r["section"] = f"shift={r['shift_norm']:g}"
-    table = vio.tidy(rows, experiment="ill_posedness", dataset=corpus, method="glove",
-                     implementation="pipeline", seed=seed)
+    table = vio.tidy(
+        rows,
+        experiment="ill_posedness",
+        dataset=corpus,
+        method="glove",
+        implementation="pipeline",
+        seed=seed,
+    )
     write_table(table, output, provenance)
     save_figure(figures.cosine_vs_shift(table.to_pandas()), figure)

@@ -27,7 +27,16 @@ log = logging.getLogger(__name__)
 OWN_METHODS = ("simpler_glove_trunc", "simpler_glove_notrunc", "glove")
 #: Columns of the domain's run tables (``section`` qualifies a metric: an epoch, an analogy
 #: section, a shift norm); :mod:`pipeline.vectors.results` maps them to the one results schema.
-COLUMNS = ["experiment", "dataset", "method", "implementation", "seed", "section", "metric", "value"]
+COLUMNS = [
+    "experiment",
+    "dataset",
+    "method",
+    "implementation",
+    "seed",
+    "section",
+    "metric",
+    "value",
+]
 
 
 def implementation_of(method: str) -> str:
@@ -63,17 +72,34 @@ def write_text(text: str, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-def write_training(vocab: pd.DataFrame, vectors: np.ndarray, history: list[dict], *, output,
-                   history_path, corpus: str, method: str, seed: int, provenance) -> None:
+def write_training(
+    vocab: pd.DataFrame,
+    vectors: np.ndarray,
+    history: list[dict],
+    *,
+    output,
+    history_path,
+    corpus: str,
+    method: str,
+    seed: int,
+    provenance,
+) -> None:
     """The trained vectors in the exchange format and the loss per epoch (a run table)."""
-    save_keyed(to_keyed_vectors(vocab["token"].tolist(), vocab["count"].to_numpy(), vectors), output)
+    save_keyed(
+        to_keyed_vectors(vocab["token"].tolist(), vocab["count"].to_numpy(), vectors), output
+    )
     rows = [
         {"section": f"epoch{h['epoch']}", "metric": m, "value": h[m]}
         for h in history
         for m in ("loss", "skipped", "seconds")
     ]
-    fixed = dict(experiment="training", dataset=corpus, method=method,
-                 implementation=implementation_of(method), seed=seed)
+    fixed = dict(
+        experiment="training",
+        dataset=corpus,
+        method=method,
+        implementation=implementation_of(method),
+        seed=seed,
+    )
     write_table(tidy(rows, **fixed), history_path, provenance)
 
 

@@ -27,9 +27,13 @@ class PmiAdditivityConfig:
 
     def __post_init__(self):
         if self.vocab_size < 2:
-            raise ValueError(f"vectors.pmi_additivity.vocab_size: must be at least 2, got {self.vocab_size}")
+            raise ValueError(
+                f"vectors.pmi_additivity.vocab_size: must be at least 2, got {self.vocab_size}"
+            )
         if self.samples < 100 or self.seeds < 1:
-            raise ValueError("vectors.pmi_additivity: samples must be at least 100 and seeds at least 1")
+            raise ValueError(
+                "vectors.pmi_additivity: samples must be at least 100 and seeds at least 1"
+            )
 
 
 def _pmi(joint: np.ndarray, axes_q: tuple, axes_a: tuple) -> np.ndarray:
@@ -87,8 +91,10 @@ def additivity_rows(cfg: PmiAdditivityConfig) -> pd.DataFrame:
             ("control", "exact", "max_abs_gap"): np.abs(additivity_gap(control)).max(),
             ("naive", "ours", "mean_abs_gap_sampled"): (sampled[seen] * np.abs(gap[seen])).sum(),
         }
-        rows += [{"method": m, "implementation": impl, "seed": seed, "metric": metric,
-                  "value": float(v)} for (m, impl, metric), v in values.items()]
+        rows += [
+            {"method": m, "implementation": impl, "seed": seed, "metric": metric, "value": float(v)}
+            for (m, impl, metric), v in values.items()
+        ]
     return results_frame(rows, experiment="E7.1", dataset="synthetic")
 
 

@@ -43,8 +43,20 @@ def headline(frame: pd.DataFrame) -> pd.DataFrame:
     return rows.pivot_table(index=["section", "metric"], columns="method", values="value")
 
 
-def summarize(*, tables, histories, checks, output, tsv, figure, results, html, corpus: str,
-              seed: int, provenance) -> None:
+def summarize(
+    *,
+    tables,
+    histories,
+    checks,
+    output,
+    tsv,
+    figure,
+    results,
+    html,
+    corpus: str,
+    seed: int,
+    provenance,
+) -> None:
     """``vectors_summarize``: every run table in one (``output``), the headline TSV, the
     training loss curves, and the rows that decide post 7's checklist in the one results schema
     (``results`` and its HTML rendering for the report), with the tables already in that schema
@@ -72,9 +84,17 @@ CHECKLIST = {
     ("norms", "norm_rank_top2_frequent"): "E7.3",
     ("norms", "author_overlap_smallest"): "E7.3",
     ("norms", "stopword_norm_ratio"): "E7.4",
-    **{("adagrad_variants", m): "E7.9" for m in (
-        "final_loss", "nonfinite_pairs_skipped", "nonfinite_vector_entries",
-        "relative_gram_change_scaled", "scaled_loss_path_change", "scaled_pairs_skipped")},
+    **{
+        ("adagrad_variants", m): "E7.9"
+        for m in (
+            "final_loss",
+            "nonfinite_pairs_skipped",
+            "nonfinite_vector_entries",
+            "relative_gram_change_scaled",
+            "scaled_loss_path_change",
+            "scaled_pairs_skipped",
+        )
+    },
     ("sentiment", "token_coverage"): "E7.8",
 }
 SENTIMENT = ("lr_val_accuracy", "mlp_best_val_accuracy", "bilstm_best_val_accuracy")
@@ -93,20 +113,52 @@ def results_rows(frame: pd.DataFrame) -> list[dict]:
         if key is None and row.experiment.startswith("E7."):
             key = row.experiment  # the example scores carry their id already
         if key:
-            out.append({"experiment": key, "method": row.method, "metric": row.metric,
-                        "implementation": row.implementation, "value": row.value})
-    analogy = frame[(frame["experiment"] == "analogy") & (frame["metric"] == "accuracy")
-                    & frame["section"].str.endswith("/total")]
-    out += [{"experiment": "E7.5", "method": r.method, "implementation": r.implementation,
-             "metric": f"analogy_accuracy_{r.section.removesuffix('/total')}", "value": r.value}
-            for r in analogy.itertuples()]
+            out.append(
+                {
+                    "experiment": key,
+                    "method": row.method,
+                    "metric": row.metric,
+                    "implementation": row.implementation,
+                    "value": row.value,
+                }
+            )
+    analogy = frame[
+        (frame["experiment"] == "analogy")
+        & (frame["metric"] == "accuracy")
+        & frame["section"].str.endswith("/total")
+    ]
+    out += [
+        {
+            "experiment": "E7.5",
+            "method": r.method,
+            "implementation": r.implementation,
+            "metric": f"analogy_accuracy_{r.section.removesuffix('/total')}",
+            "value": r.value,
+        }
+        for r in analogy.itertuples()
+    ]
     similarity = frame[(frame["experiment"] == "similarity") & (frame["metric"] == "spearman")]
-    out += [{"experiment": "word_similarity", "method": r.method, "value": r.value,
-             "implementation": r.implementation, "metric": f"spearman_{r.section}"}
-            for r in similarity.itertuples()]
+    out += [
+        {
+            "experiment": "word_similarity",
+            "method": r.method,
+            "value": r.value,
+            "implementation": r.implementation,
+            "metric": f"spearman_{r.section}",
+        }
+        for r in similarity.itertuples()
+    ]
     sentiment = frame[(frame["experiment"] == "sentiment") & frame["metric"].isin(SENTIMENT)]
-    out += [{"experiment": "E7.8", "method": r.method, "implementation": r.implementation,
-             "metric": f"{r.metric}_{r.section}", "value": r.value} for r in sentiment.itertuples()]
+    out += [
+        {
+            "experiment": "E7.8",
+            "method": r.method,
+            "implementation": r.implementation,
+            "metric": f"{r.metric}_{r.section}",
+            "value": r.value,
+        }
+        for r in sentiment.itertuples()
+    ]
     return out + ill_posedness_rows(frame) + truncation_rows(frame)
 
 
@@ -122,8 +174,16 @@ def ill_posedness_rows(frame: pd.DataFrame) -> list[dict]:
         "mean_pairwise_cosine_unshifted": cos["value"].iloc[0],
         "mean_pairwise_cosine_largest_shift": cos["value"].iloc[-1],
     }
-    return [{"experiment": "E7.2", "method": "glove", "implementation": "ours", "metric": m,
-             "value": float(v)} for m, v in values.items()]
+    return [
+        {
+            "experiment": "E7.2",
+            "method": "glove",
+            "implementation": "ours",
+            "metric": m,
+            "value": float(v),
+        }
+        for m, v in values.items()
+    ]
 
 
 def truncation_rows(frame: pd.DataFrame) -> list[dict]:
@@ -133,17 +193,34 @@ def truncation_rows(frame: pd.DataFrame) -> list[dict]:
     if not {"simpler_glove_trunc", "simpler_glove_notrunc"} <= set(ranks.index):
         return []
     gain = ranks["simpler_glove_trunc"] - ranks["simpler_glove_notrunc"]
-    return [{"experiment": "E7.3", "method": "simpler_glove", "implementation": "ours",
-             "metric": "top2_norm_rank_gain_truncation", "value": float(gain)}]
+    return [
+        {
+            "experiment": "E7.3",
+            "method": "simpler_glove",
+            "implementation": "ours",
+            "metric": "top2_norm_rank_gain_truncation",
+            "value": float(gain),
+        }
+    ]
 
 
 def training_rows(histories: dict[str, pd.DataFrame], skipped: dict[str, float]) -> list[dict]:
     """C4 (the recipe trains): final loss, last over first epoch's loss, NaN/Inf cells skipped."""
     out = []
     for method, h in histories.items():
-        values = {"final_loss": h["loss"].iloc[-1],
-                  "loss_ratio_last_first": h["loss"].iloc[-1] / h["loss"].iloc[0],
-                  "pairs_skipped": skipped.get(method, 0.0)}
-        out += [{"experiment": "C4", "method": method, "metric": m, "value": float(v),
-                 "implementation": "ours"} for m, v in values.items()]
+        values = {
+            "final_loss": h["loss"].iloc[-1],
+            "loss_ratio_last_first": h["loss"].iloc[-1] / h["loss"].iloc[0],
+            "pairs_skipped": skipped.get(method, 0.0),
+        }
+        out += [
+            {
+                "experiment": "C4",
+                "method": method,
+                "metric": m,
+                "value": float(v),
+                "implementation": "ours",
+            }
+            for m, v in values.items()
+        ]
     return out

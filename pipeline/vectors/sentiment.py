@@ -37,8 +37,18 @@ class ClassifierConfig:
     max_length: int = 100
 
     def __post_init__(self):
-        if min(self.train_size, self.epochs, self.batch_size, self.hidden, self.lstm_hidden,
-               self.max_length) < 1 or self.lstm_epochs < 0:
+        if (
+            min(
+                self.train_size,
+                self.epochs,
+                self.batch_size,
+                self.hidden,
+                self.lstm_hidden,
+                self.max_length,
+            )
+            < 1
+            or self.lstm_epochs < 0
+        ):
             raise ValueError(
                 "vectors.sentiment.classifier: train_size, epochs, batch_size, hidden, lstm_hidden "
                 "and max_length must be at least 1, lstm_epochs at least 0"
@@ -80,7 +90,11 @@ def clean_texts(cells: pd.Series, name: str, max_bad_fraction: float) -> tuple[l
     if not texts:
         raise DataError(f"{name}: no text cell among {len(cells)} rows")
     check_bad_share(
-        name, bad, len(cells), max_bad_fraction, "vectors.sentiment.classifier.max_bad_fraction",
+        name,
+        bad,
+        len(cells),
+        max_bad_fraction,
+        "vectors.sentiment.classifier.max_bad_fraction",
         f"{missing} missing and {non_text} non-text cells",
     )
     return texts, {"rows": len(cells), "missing_cells": missing, "non_text_cells": non_text}
@@ -181,13 +195,15 @@ class BiLstmClassifier(torch.nn.Module):
 
     def forward(self, ids, lengths):
         packed = torch.nn.utils.rnn.pack_padded_sequence(
-            self.embed(ids), lengths, batch_first=True, enforce_sorted=False)
+            self.embed(ids), lengths, batch_first=True, enforce_sorted=False
+        )
         _, (h, _) = self.lstm(packed)
         return self.out(torch.cat([h[0], h[1]], dim=1)).squeeze(1)
 
 
-def fit_bilstm(data, y_train, y_val, vectors: np.ndarray, cfg: ClassifierConfig,
-               random_state: int = 0) -> dict:
+def fit_bilstm(
+    data, y_train, y_val, vectors: np.ndarray, cfg: ClassifierConfig, random_state: int = 0
+) -> dict:
     """Train :class:`BiLstmClassifier` with Adam (``cfg.lr``, ``cfg.batch_size``) for
     ``cfg.lstm_epochs``; ``data`` = ((train ids, lengths), (val ids, lengths)). Best and final
     validation accuracy (the author's LSTM reference: ≈ 90 %)."""
@@ -210,8 +226,18 @@ def fit_bilstm(data, y_train, y_val, vectors: np.ndarray, cfg: ClassifierConfig,
     return {"bilstm_best_val_accuracy": max(accs), "bilstm_final_val_accuracy": accs[-1]}
 
 
-def classify_sentiment(cfg: SentimentConfig, *, vectors, pos, neg, output, corpus: str,
-                       methods: list[str], seed: int, provenance) -> None:
+def classify_sentiment(
+    cfg: SentimentConfig,
+    *,
+    vectors,
+    pos,
+    neg,
+    output,
+    corpus: str,
+    methods: list[str],
+    seed: int,
+    provenance,
+) -> None:
     """``vectors_classify_sentiment``: sentence vectors of each method → LR and MLP validation
     accuracy on the author's split and on the de-duplicated one (a run table)."""
     ccfg = cfg.classifier
@@ -220,8 +246,10 @@ def classify_sentiment(cfg: SentimentConfig, *, vectors, pos, neg, output, corpu
     for label, path in ((1, pos), (0, neg)):
         kept, counts = clean_texts(vio.read_sentiment_sheet(path), path, ccfg.max_bad_fraction)
         texts += [(t, label) for t in kept]
-        rows += [{"method": "input", "section": "pos" if label else "neg", "metric": m, "value": v}
-                 for m, v in counts.items()]
+        rows += [
+            {"method": "input", "section": "pos" if label else "neg", "metric": m, "value": v}
+            for m, v in counts.items()
+        ]
     labels = np.array([lab for _, lab in texts])
     tokens = [tokenize(t) for t, _ in texts]
     split_sets = splits([t for t, _ in texts], labels, ccfg.train_size, seed)
@@ -234,15 +262,29 @@ def classify_sentiment(cfg: SentimentConfig, *, vectors, pos, neg, output, corpu
             result = {
                 "lr_val_accuracy": fit_logistic(x[tr], labels[tr], x[va], labels[va], seed),
                 **fit_mlp(x[tr], labels[tr], x[va], labels[va], ccfg, seed),
-                **(fit_bilstm(((ids[tr], lengths[tr]), (ids[va], lengths[va])), labels[tr],
-                              labels[va], kv.vectors, ccfg, seed) if ccfg.lstm_epochs else {}),
+                **(
+                    fit_bilstm(
+                        ((ids[tr], lengths[tr]), (ids[va], lengths[va])),
+                        labels[tr],
+                        labels[va],
+                        kv.vectors,
+                        ccfg,
+                        seed,
+                    )
+                    if ccfg.lstm_epochs
+                    else {}
+                ),
                 "train_rows": len(tr),
                 "val_rows": len(va),
             }
-            rows += [{"method": method, "section": split, "metric": m, "value": v}
-                     for m, v in result.items()]
+            rows += [
+                {"method": method, "section": split, "metric": m, "value": v}
+                for m, v in result.items()
+            ]
     for r in rows:
-        r["implementation"] = "pipeline" if r["method"] == "input" else vio.implementation_of(
-            r["method"])
-    write_table(vio.tidy(rows, experiment="sentiment", dataset=corpus, seed=seed), output,
-                provenance)
+        r["implementation"] = (
+            "pipeline" if r["method"] == "input" else vio.implementation_of(r["method"])
+        )
+    write_table(
+        vio.tidy(rows, experiment="sentiment", dataset=corpus, seed=seed), output, provenance
+    )

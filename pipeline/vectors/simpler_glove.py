@@ -97,8 +97,10 @@ class AdagradComparisonConfig:
 
     def __post_init__(self):
         if self.loss_scale <= 0 or self.sgd_eta <= 0 or self.scale_words < 2:
-            raise ValueError("vectors.adagrad_comparison: loss_scale and sgd_eta must be positive, "
-                             "scale_words at least 2")
+            raise ValueError(
+                "vectors.adagrad_comparison: loss_scale and sgd_eta must be positive, "
+                "scale_words at least 2"
+            )
 
 
 class SimplerGlove:
@@ -145,8 +147,18 @@ def fit_simpler_glove(
     return model.vectors.cpu().numpy(), history
 
 
-def train_simpler_glove(cfg: SimplerGloveConfig, *, vocab, cooccur, output, history, corpus: str,
-                        method: str, seed: int, provenance) -> None:
+def train_simpler_glove(
+    cfg: SimplerGloveConfig,
+    *,
+    vocab,
+    cooccur,
+    output,
+    history,
+    corpus: str,
+    method: str,
+    seed: int,
+    provenance,
+) -> None:
     """``vectors_train_simpler_glove``: ``method`` (a key of :data:`TRUNCATION`) on the counts
     ``cooccur``; writes the vectors (exchange format) and the loss per epoch."""
     if method not in TRUNCATION:
@@ -154,8 +166,17 @@ def train_simpler_glove(cfg: SimplerGloveConfig, *, vocab, cooccur, output, hist
     words = vio.read_vocab(vocab)
     cooc = vio.read_cooccurrence(cooccur, words["count"].to_numpy())
     vectors, hist = fit_simpler_glove(cooc, replace(cfg, truncate=TRUNCATION[method]), seed)
-    vio.write_training(words, vectors, hist, output=output, history_path=history, corpus=corpus,
-                       method=method, seed=seed, provenance=provenance)
+    vio.write_training(
+        words,
+        vectors,
+        hist,
+        output=output,
+        history_path=history,
+        corpus=corpus,
+        method=method,
+        seed=seed,
+        provenance=provenance,
+    )
 
 
 def _gram_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -165,12 +186,16 @@ def _gram_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 #: The loss-scale check's optimisers: (name, variant, initial accumulator G₀).
-SCALE_OPTIMIZERS = (("adagrad_g1", "standard", 1.0), ("adagrad_g0", "standard", 0.0),
-                    ("sgd", "sgd", 0.0))
+SCALE_OPTIMIZERS = (
+    ("adagrad_g1", "standard", 1.0),
+    ("adagrad_g0", "standard", 0.0),
+    ("sgd", "sgd", 0.0),
+)
 
 
-def loss_scale_rows(cooc: Cooccurrence, base: SimplerGloveConfig, cfg: AdagradComparisonConfig,
-                    seed: int) -> list[dict]:
+def loss_scale_rows(
+    cooc: Cooccurrence, base: SimplerGloveConfig, cfg: AdagradComparisonConfig, seed: int
+) -> list[dict]:
     """E7.9's loss-scale check (post 4675): torch mini-batch runs on the cells of the
     ``cfg.scale_words`` most frequent words with the loss × 1 and × ``cfg.loss_scale``, for
     Adagrad with G₀ = 1 (the C codes), Adagrad with G₀ = 0 (the post's eq. 23) and plain SGD
@@ -194,19 +219,34 @@ def loss_scale_rows(cooc: Cooccurrence, base: SimplerGloveConfig, cfg: AdagradCo
             history = fit(model, i, j, t, f, loop, generator)
             runs[scale] = (model.vectors.numpy().astype(np.float64), history)
         (v1, h1), (vs, hs) = runs[1.0], runs[cfg.loss_scale]
-        path = [abs(b["loss"] / cfg.loss_scale - a["loss"]) / a["loss"] for a, b in zip(h1, hs, strict=True)]
+        path = [
+            abs(b["loss"] / cfg.loss_scale - a["loss"]) / a["loss"]
+            for a, b in zip(h1, hs, strict=True)
+        ]
         values = {
             "relative_gram_change_scaled": _gram_distance(vs, v1),
             "scaled_loss_path_change": max(path),
             "scaled_pairs_skipped": sum(h["skipped"] for h in hs),
         }
-        rows += [{"method": f"simpler_glove_{name}", "metric": m, "value": float(v)}
-                 for m, v in values.items()]
+        rows += [
+            {"method": f"simpler_glove_{name}", "metric": m, "value": float(v)}
+            for m, v in values.items()
+        ]
     return rows
 
 
-def compare_adagrad(cfg: AdagradComparisonConfig, model: SimplerGloveConfig, *, vocab, cooccur,
-                    output, figure, corpus: str, seed: int, provenance) -> None:
+def compare_adagrad(
+    cfg: AdagradComparisonConfig,
+    model: SimplerGloveConfig,
+    *,
+    vocab,
+    cooccur,
+    output,
+    figure,
+    corpus: str,
+    seed: int,
+    provenance,
+) -> None:
     """``vectors_compare_adagrad``: the model section's settings with ``cfg.epochs`` passes and
     ``cfg.truncate``, once per Adagrad variant, NaN/Inf cells skipped and counted."""
     words = vio.read_vocab(vocab)
@@ -217,17 +257,31 @@ def compare_adagrad(cfg: AdagradComparisonConfig, model: SimplerGloveConfig, *, 
         vectors, history = fit_simpler_glove(cooc, replace(base, adagrad=variant), seed)
         histories[variant] = pd.DataFrame(history)
         method = f"simpler_glove_{variant}"
-        rows += [{"method": method, "section": f"epoch{h['epoch']}", "metric": "loss",
-                  "value": h["loss"]} for h in history]
+        rows += [
+            {
+                "method": method,
+                "section": f"epoch{h['epoch']}",
+                "metric": "loss",
+                "value": h["loss"],
+            }
+            for h in history
+        ]
         rows += [
             {"method": method, "metric": "final_loss", "value": history[-1]["loss"]},
-            {"method": method, "metric": "nonfinite_pairs_skipped",
-             "value": sum(h["skipped"] for h in history)},
-            {"method": method, "metric": "nonfinite_vector_entries",
-             "value": int((~np.isfinite(vectors)).sum())},
+            {
+                "method": method,
+                "metric": "nonfinite_pairs_skipped",
+                "value": sum(h["skipped"] for h in history),
+            },
+            {
+                "method": method,
+                "metric": "nonfinite_vector_entries",
+                "value": int((~np.isfinite(vectors)).sum()),
+            },
         ]
     rows += loss_scale_rows(cooc, base, cfg, seed)
-    table = vio.tidy(rows, experiment="adagrad_variants", dataset=corpus,
-                     implementation="pipeline", seed=seed)
+    table = vio.tidy(
+        rows, experiment="adagrad_variants", dataset=corpus, implementation="pipeline", seed=seed
+    )
     write_table(table, output, provenance)
     save_figure(figures.loss_curves(histories), figure)

@@ -97,8 +97,13 @@ def fit(model, i, j, target, weight, cfg: LoopConfig, generator: torch.Generator
     DivergenceError
         With ``nan_policy="raise"``, at the first mini-batch whose loss is not finite.
     """
-    opt = RowAdagrad(model.tables, lr=cfg.eta, variant=cfg.adagrad, eps=cfg.eps,
-                     initial_accumulator=cfg.initial_accumulator)
+    opt = RowAdagrad(
+        model.tables,
+        lr=cfg.eta,
+        variant=cfg.adagrad,
+        eps=cfg.eps,
+        initial_accumulator=cfg.initial_accumulator,
+    )
     n, step, history = len(target), 0, []
     for epoch in range(1, cfg.epochs + 1):
         start, total, skipped = time.perf_counter(), 0.0, 0

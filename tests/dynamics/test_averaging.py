@@ -23,8 +23,11 @@ def _data(n=120, seed=0):
 def test_shadow_equals_the_bias_corrected_closed_form():
     values = np.random.default_rng(0).normal(size=300)
     for decay in (0.0, 0.9, 0.999):
-        np.testing.assert_allclose(averaging.engine_shadow(values, decay),
-                                   averaging.closed_form_ema(values, decay), atol=1e-12)
+        np.testing.assert_allclose(
+            averaging.engine_shadow(values, decay),
+            averaging.closed_form_ema(values, decay),
+            atol=1e-12,
+        )
 
 
 def test_closed_form_by_hand():
@@ -36,8 +39,14 @@ def test_raw_weights_bit_identical_with_and_without_ema():
     data = _data()
     torch.manual_seed(0)
     model = MLP(MLPConfig(in_features=16, hidden=(8,), n_classes=3, dropout=0.3))
-    cfg = TrainConfig(steps=15, batch_size=16, ema_decay=(0.9, 0.99), device="cpu", log_every=15,
-                      checkpoint_every=15)
+    cfg = TrainConfig(
+        steps=15,
+        batch_size=16,
+        ema_decay=(0.9, 0.99),
+        device="cpu",
+        log_every=15,
+        checkpoint_every=15,
+    )
     ds = ImageDataset(data.x_train, data.y_train)
     with_ema = Trainer(cfg).fit(copy.deepcopy(model), ds)
     bare = averaging.train_without_ema(model, cfg, ds)
@@ -46,10 +55,16 @@ def test_raw_weights_bit_identical_with_and_without_ema():
 
 
 def test_ema_benefit_rows_and_curve_summary(tmp_path):
-    cfg = experiments.EmaBenefitConfig(epochs=3, batch_size=16, hidden=(8,), last_epochs=2, device="cpu")
+    cfg = experiments.EmaBenefitConfig(
+        epochs=3, batch_size=16, hidden=(8,), last_epochs=2, device="cpu"
+    )
     frame = experiments.ema_benefit(cfg, _data(), seed=0)
     curves = frame[frame.metric == "test_accuracy"]
-    assert set(curves.method) == {"none", "ema_0.999", "ema_0.9999"} and set(curves.step) == {1, 2, 3}
+    assert set(curves.method) == {"none", "ema_0.999", "ema_0.9999"} and set(curves.step) == {
+        1,
+        2,
+        3,
+    }
     none = curves[curves.method == "none"].sort_values("step").value.to_numpy()
     final = frame[(frame.step == -1) & (frame.method == "none")].set_index("metric").value
     assert final["final_accuracy"] == none[-1]
@@ -74,14 +89,22 @@ def test_bad_ema_benefit_config_names_the_key(change, key):
 
 
 def test_bad_ema_semantics_decay_names_the_key():
-    with pytest.raises(ValueError, match=r"dynamics.ema_semantics.ema_decays: EMA decay 1.5 not in \[0, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"dynamics.ema_semantics.ema_decays: EMA decay 1.5 not in \[0, 1\)"
+    ):
         experiments.EmaSemanticsConfig(ema_decays=(1.5,))
 
 
 def test_cifar10_config_is_the_authors_setting():
     cfg = experiments.cifar10_ema_benefit("check")
     assert (cfg.dataset, cfg.model, cfg.depth, cfg.width, cfg.lr, cfg.batch_size) == (
-        "cifar10", "resnet", 20, 16, 1e-3, 128)
+        "cifar10",
+        "resnet",
+        20,
+        16,
+        1e-3,
+        128,
+    )
     assert cfg.ema_decays == (0.999, 0.9999) and cfg.augment and cfg.epochs == 30
     assert experiments.cifar10_ema_benefit("smoke").epochs == 2
     with pytest.raises(ValueError, match="size"):

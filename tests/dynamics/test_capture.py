@@ -26,7 +26,9 @@ def test_by_hand_forward_reproduces_the_logits():
     x = torch.rand(5, 1, 8, 8)
     h = capture.mlp_hidden_by_hand(model, x)
     xn = h / h.norm(dim=-1, keepdim=True)
-    logits = (xn * model.normal.kernel.double()) @ model.head.weight.double().T + model.head.bias.double()
+    logits = (
+        xn * model.normal.kernel.double()
+    ) @ model.head.weight.double().T + model.head.bias.double()
     with torch.no_grad():
         assert torch.allclose(model(x).double(), logits, atol=1e-5)
 

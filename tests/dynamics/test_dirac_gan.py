@@ -59,7 +59,9 @@ def test_ema_path_is_the_bias_corrected_average():
 
 def test_a_diverging_step_size_is_a_clear_error():
     cfg = experiments.DiracGanConfig(variants=("wgan",), step_size=0.5)
-    with pytest.raises(dg.DivergenceError, match=r"wgan simulated gradient.*diverged.*lower the step size"):
+    with pytest.raises(
+        dg.DivergenceError, match=r"wgan simulated gradient.*diverged.*lower the step size"
+    ):
         experiments.dirac_gan(cfg)
 
 

@@ -13,7 +13,12 @@ from pipeline import tables
 REPO = Path(__file__).resolve().parents[2]
 TINY = {
     "dynamics": {
-        "dirac_gan": {"variants": ["wgan", "wgan_gp0"], "t_end": 20.0, "n_eval": 201, "step_size": 0.01},
+        "dirac_gan": {
+            "variants": ["wgan", "wgan_gp0"],
+            "t_end": 20.0,
+            "n_eval": 201,
+            "step_size": 0.01,
+        },
         "loader_safety": {"n_items": 8, "num_workers": 2, "batch_size": 2},
     }
 }
@@ -23,9 +28,14 @@ TINY = {
 def test_dynamics_rules_end_to_end(tmp_path):
     (tmp_path / "config").mkdir()
     shutil.copy(REPO / "config" / "config.yaml", tmp_path / "config" / "config.yaml")
-    shutil.copytree(REPO / "claims", tmp_path / "claims")  # the ledger checks them as the DAG is built
+    shutil.copytree(
+        REPO / "claims", tmp_path / "claims"
+    )  # the ledger checks them as the DAG is built
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
-    targets = ["results/dynamics/dirac_gan/results.parquet", "results/dynamics/loader_safety.parquet"]
+    targets = [
+        "results/dynamics/dirac_gan/results.parquet",
+        "results/dynamics/loader_safety.parquet",
+    ]
     snakemake = Path(sys.executable).with_name("snakemake")
     proc = subprocess.run(
         [str(snakemake), *targets, "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path),

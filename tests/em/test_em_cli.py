@@ -15,7 +15,18 @@ TINY_GMM = {"n_samples": 300, "n_features": 2, "n_components": 2, "n_init": 2}
 
 def test_gmm_synthetic_verb_writes_a_tidy_table_with_provenance(tmp_path):
     out = tmp_path / "gmm.parquet"
-    rc = main(["em", "gmm-synthetic", "--config", json.dumps(TINY_GMM), "--seed", "3", "--output", str(out)])
+    rc = main(
+        [
+            "em",
+            "gmm-synthetic",
+            "--config",
+            json.dumps(TINY_GMM),
+            "--seed",
+            "3",
+            "--output",
+            str(out),
+        ]
+    )
     assert rc == 0
     table = pd.read_parquet(out)
     assert list(table.columns) == COLUMNS and (table.seed == 3).all()

@@ -16,7 +16,9 @@ ESTIMATORS = [
     GaussianMixture(2, covariance_type="spherical", random_state=0),
     PLSA(2, max_iter=50, random_state=0),
 ]
-ESTIMATORS += [e.set_params(backend="torch") for e in (e.__class__(**e.get_params()) for e in ESTIMATORS)]
+ESTIMATORS += [
+    e.set_params(backend="torch") for e in (e.__class__(**e.get_params()) for e in ESTIMATORS)
+]
 
 
 @parametrize_with_checks(ESTIMATORS)

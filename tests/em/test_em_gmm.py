@@ -58,7 +58,9 @@ def test_matches_sklearn_from_same_init(mixture, covariance_type, backend):
 
 @pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
 def test_log_likelihood_never_decreases(mixture, covariance_type):
-    gm = GaussianMixture(4, covariance_type=covariance_type, tol=0, max_iter=60, init_params="random", random_state=0)
+    gm = GaussianMixture(
+        4, covariance_type=covariance_type, tol=0, max_iter=60, init_params="random", random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         gm.fit(mixture)
@@ -109,13 +111,17 @@ def test_em_means_are_a_gradient_step(mixture):
     mu = torch.tensor(gm.means_, requires_grad=True)
     cov = torch.tensor(gm.covariances_)
     dist = torch.distributions.MultivariateNormal(mu, covariance_matrix=cov)
-    ll = torch.logsumexp(dist.log_prob(X[:, None, :]) + torch.log(torch.tensor(gm.weights_)), 1).sum()
+    ll = torch.logsumexp(
+        dist.log_prob(X[:, None, :]) + torch.log(torch.tensor(gm.weights_)), 1
+    ).sum()
     (grad,) = torch.autograd.grad(ll, mu)
     resp = gm.predict_proba(mixture)
     # The M-step surrogate Q(μ) = Σ_i Σ_k r_ik log N(x_i | μ_k, Σ_k), r frozen at the iterate,
     # has the true gradient there (posts.md §8's first-order matching).
     mu_q = torch.tensor(gm.means_, requires_grad=True)
-    log_n = torch.distributions.MultivariateNormal(mu_q, covariance_matrix=cov).log_prob(X[:, None, :])
+    log_n = torch.distributions.MultivariateNormal(mu_q, covariance_matrix=cov).log_prob(
+        X[:, None, :]
+    )
     (grad_q,) = torch.autograd.grad((torch.tensor(resp) * log_n).sum(), mu_q)
     np.testing.assert_allclose(grad_q.numpy(), grad.numpy(), atol=1e-9)
     nk = resp.sum(0)

@@ -24,7 +24,9 @@ def final(frame: pd.DataFrame) -> pd.Series:
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_joint_kl_never_increases_and_equals_the_nll_after_each_e_step(backend):
-    frame = I.gmm_half_steps(I.HalfStepConfig(n_samples=400, separation=1.5, max_iter=40, backend=backend), 0)
+    frame = I.gmm_half_steps(
+        I.HalfStepConfig(n_samples=400, separation=1.5, max_iter=40, backend=backend), 0
+    )
     v = final(frame)
     impl = f"ours-{backend}"
     assert v["em_half_steps", impl, "n_iter"] > 20  # a random start on overlapping components
@@ -51,7 +53,9 @@ def test_half_steps_by_hand_on_one_point_per_component():
 
 
 def test_cross_entropy_identity_holds_and_the_free_form_optimum_is_higher():
-    v = final(I.cross_entropy_identity(I.CrossEntropyConfig(n_samples=500, n_values=6, n_classes=3), 1))
+    v = final(
+        I.cross_entropy_identity(I.CrossEntropyConfig(n_samples=500, n_values=6, n_classes=3), 1)
+    )
     assert v["logistic_regression", "ours", "identity_gap"] < 1e-12
     assert v["logistic_regression", "sklearn", "log_likelihood_per_sample"] == pytest.approx(
         v["logistic_regression", "ours", "log_likelihood_per_sample"], abs=1e-12
@@ -60,7 +64,11 @@ def test_cross_entropy_identity_holds_and_the_free_form_optimum_is_higher():
 
 
 def test_plsa_surrogate_and_joint_kl_share_the_m_step():
-    v = final(I.plsa_surrogate(I.SurrogateConfig(n_docs=20, n_words=30, n_topics=3, em_steps=3, random_points=5), 2))
+    v = final(
+        I.plsa_surrogate(
+            I.SurrogateConfig(n_docs=20, n_words=30, n_topics=3, em_steps=3, random_points=5), 2
+        )
+    )
     assert v["plsa_em", "ours", "max_offset_minus_neg_entropy"] < 1e-12
     assert v["plsa_em", "ours", "max_tangency_gap"] < 1e-12
     assert v["plsa_em", "ours", "max_joint_kl_minus_s_at_iterate"] < 1e-12
@@ -81,7 +89,10 @@ def test_newton_log_cosh_converges_near_zero_and_diverges_from_far():
     frame = E.newton_gd(E.NewtonConfig(starts={"log_cosh": [[0.5], [1.5]], "quartic": [[0.3]]},
                                        gd_steps=(0.1, 1.0), max_iter=2000))  # fmt: skip
     v = frame[frame.step < 0].set_index(["dataset", "method", "metric"]).value
-    assert v["log_cosh@0.5", "newton", "converged"] == 1 and v["log_cosh@0.5", "newton", "iterations"] <= 4
+    assert (
+        v["log_cosh@0.5", "newton", "converged"] == 1
+        and v["log_cosh@0.5", "newton", "iterations"] <= 4
+    )
     assert v["log_cosh@1.5", "newton", "converged"] == 0
     assert v["log_cosh@1.5", "gradient_descent", "converged"] == 1
     assert v["quartic@0.3", "newton", "final_min_curvature"] < 0  # Newton climbed to the maximum
@@ -113,4 +124,13 @@ def test_tables_hold_only_declared_metrics():
     assert list(frame.columns) == COLUMNS
     found = set(zip(frame.experiment, frame.metric, strict=True))
     assert found <= declared(), sorted(found - declared())
-    assert {e for e, _ in found} == {"E6.1", "E6.3", "E8.1", "E8.2", "E8.3", "E8.4", "E8.5", "real_data"}
+    assert {e for e, _ in found} == {
+        "E6.1",
+        "E6.3",
+        "E8.1",
+        "E8.2",
+        "E8.3",
+        "E8.4",
+        "E8.5",
+        "real_data",
+    }

@@ -51,10 +51,14 @@ def test_gradient_descent_always_descends():
         path = gradient_descent(FUNCTIONS["quartic"], [x0], step=0.01, max_iter=5000)
         # f never rises, up to the rounding of f's terms (x⁴ and 3x² are ≈ 4: ulp ≈ 9e-16).
         assert np.all(np.diff(path[:, 1]) <= 4e-15)
-        assert path[-1, 0] == pytest.approx(min(QUARTIC_CRITICAL[::2], key=lambda c: abs(c - path[-1, 0])), abs=1e-9)
+        assert path[-1, 0] == pytest.approx(
+            min(QUARTIC_CRITICAL[::2], key=lambda c: abs(c - path[-1, 0])), abs=1e-9
+        )
 
 
-@pytest.mark.parametrize("name,x0,step", [("rosenbrock", [-1.2, 1.0], 1e-3), ("ill_quadratic", [1.0, 1.0], 0.009)])
+@pytest.mark.parametrize(
+    "name,x0,step", [("rosenbrock", [-1.2, 1.0], 1e-3), ("ill_quadratic", [1.0, 1.0], 0.009)]
+)
 def test_newton_needs_far_fewer_iterations_than_gradient_descent(name, x0, step):
     fn = FUNCTIONS[name]
     nt = newton(fn, x0)

@@ -68,14 +68,18 @@ def test_surrogate_gradient_equals_true_gradient(lda_corpus):
     # anchors §2.3d: θ_EM = θ ⊙ ∇_θ LL / n_d (multiplicative form of the EM step).
     em_theta = fit(counts, n_components=4, max_iter=1, random_state=0)
     lengths = counts.sum(1, keepdims=True)
-    np.testing.assert_allclose(theta0 * (-g_true[0].numpy() * n.sum()) / lengths, em_theta.doc_topic_, atol=1e-13)
+    np.testing.assert_allclose(
+        theta0 * (-g_true[0].numpy() * n.sum()) / lengths, em_theta.doc_topic_, atol=1e-13
+    )
 
 
 def test_em_beats_gradient_variants_and_gradients_descend(lda_corpus):
     X = lda_corpus[0]
     em = fit(X, n_components=4, max_iter=50, tol=0, random_state=0)
     for solver, lr in [("projected_gradient", 1e-5), ("softmax_gradient", 1.0)]:
-        gd = fit(X, n_components=4, solver=solver, learning_rate=lr, max_iter=50, tol=0, random_state=0)
+        gd = fit(
+            X, n_components=4, solver=solver, learning_rate=lr, max_iter=50, tol=0, random_state=0
+        )
         assert np.all(np.diff(gd.objective_history_) < 0), solver  # small steps descend
         assert em.objective_history_[-1] < gd.objective_history_[-1] - 0.05, solver
 
@@ -159,6 +163,8 @@ def test_compiled_em_sweep_accepts_unsorted_non_zeros(lda_corpus):
     shuffle = np.random.default_rng(0).permutation(len(rows))
     ops = NumpyOps()
     a = plsa.run_solver(ops, "em", theta0, phi0, rows, cols, counts, 5, 0.0)
-    b = plsa.run_solver(ops, "em", theta0, phi0, rows[shuffle], cols[shuffle], counts[shuffle], 5, 0.0)
+    b = plsa.run_solver(
+        ops, "em", theta0, phi0, rows[shuffle], cols[shuffle], counts[shuffle], 5, 0.0
+    )
     np.testing.assert_allclose(b[2], a[2], rtol=1e-14)
     np.testing.assert_allclose(b[1], a[1], rtol=0, atol=1e-15)

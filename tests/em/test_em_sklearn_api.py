@@ -22,8 +22,12 @@ def test_kmeans_transform_matches_sklearn(blobs, backend):
     init = blobs[:4]
     ours = KMeans(4, init=init, n_init=1, backend=backend, device="cpu").fit(blobs)
     ref = SkKMeans(4, init=init, n_init=1, algorithm="lloyd").fit(blobs)
-    np.testing.assert_allclose(ours.transform(blobs[:50]), ref.transform(blobs[:50]), rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(ours.fit_transform(blobs), ref.fit_transform(blobs), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        ours.transform(blobs[:50]), ref.transform(blobs[:50]), rtol=1e-9, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        ours.fit_transform(blobs), ref.fit_transform(blobs), rtol=1e-9, atol=1e-9
+    )
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

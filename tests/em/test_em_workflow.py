@@ -35,7 +35,9 @@ TINY = {
 def test_em_rules_end_to_end(tmp_path):
     (tmp_path / "config").mkdir()
     shutil.copy(REPO / "config" / "config.yaml", tmp_path / "config" / "config.yaml")
-    shutil.copytree(REPO / "claims", tmp_path / "claims")  # the ledger checks them as the DAG is built
+    shutil.copytree(
+        REPO / "claims", tmp_path / "claims"
+    )  # the ledger checks them as the DAG is built
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
     figures = ("newton_gd", "ari", "half_steps", "gmm_soft_kmeans")
     targets = ["results/em/summary.parquet"] + [f"results/em/figures/{f}.png" for f in figures]
@@ -47,7 +49,16 @@ def test_em_rules_end_to_end(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = pd.read_parquet(tmp_path / "results/em/summary.parquet")
-    assert set(summary.experiment) == {"E6.1", "E6.3", "E8.1", "E8.2", "E8.3", "E8.4", "E8.5", "real_data"}
+    assert set(summary.experiment) == {
+        "E6.1",
+        "E6.3",
+        "E8.1",
+        "E8.2",
+        "E8.3",
+        "E8.4",
+        "E8.5",
+        "real_data",
+    }
     labels = summary[(summary.metric == "labels_equal") & (summary.stat == "min")]
     assert labels.value.item() == 1.0  # Lloyd: ours and sklearn agree on every label
     assert "config_hash" in read_provenance(tmp_path / "results/em/gmm_synthetic/seed0.parquet")

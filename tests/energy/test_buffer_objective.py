@@ -55,7 +55,9 @@ def test_contrastive_loss_by_hand():
 
 
 def test_guard_names_the_step():
-    with pytest.raises(EnergyDivergenceError, match="gap .* at training step 12 exceeds the guard 10"):
+    with pytest.raises(
+        EnergyDivergenceError, match="gap .* at training step 12 exceeds the guard 10"
+    ):
         guard(torch.tensor([30.0]), torch.tensor([1.0]), 12, 10.0)
     with pytest.raises(EnergyDivergenceError, match="non-finite energies at training step 3"):
         guard(torch.tensor([float("nan")]), torch.tensor([1.0]), 3, None)

@@ -33,7 +33,9 @@ def test_quartic_refuses_an_unnormalisable_energy():
 def test_mixture_reference():
     m = Mixture2D()
     w = np.array(m.weights) / sum(m.weights)
-    assert m.exact_statistic() == pytest.approx(float(w @ (np.array(m.means) ** 2).sum(1)) + 2 * 0.25)
+    assert m.exact_statistic() == pytest.approx(
+        float(w @ (np.array(m.means) ** 2).sum(1)) + 2 * 0.25
+    )
     x = m.sample(20_000, np.random.default_rng(1))
     assert scipy.stats.kstest(m.projection(x), m.cdf).pvalue > 1e-3
     assert m.cdf(np.array([-math.inf, math.inf])) == pytest.approx([0.0, 1.0], abs=1e-12)

@@ -41,7 +41,9 @@ def declared() -> dict[str, set[str]]:
 def assert_declared(table):
     pairs = declared()
     for (experiment, metric), _ in table.groupby(["experiment", "metric"]):
-        assert metric in pairs.get(experiment, ()), f"({experiment}, {metric}) not declared in energy.smk"
+        assert metric in pairs.get(experiment, ()), (
+            f"({experiment}, {metric}) not declared in energy.smk"
+        )
 
 
 def test_langevin_densities_tiny():
@@ -50,12 +52,23 @@ def test_langevin_densities_tiny():
     assert_declared(t)
     assert set(t.seed) == {0, 1} and set(t.dataset) == {"gaussian", "double_well", "mixture2d"}
     slope = t[(t.metric == "bias_slope") & (t.dataset == "gaussian")].value
-    assert slope.iloc[0] == pytest.approx(np.polyfit(np.log([0.05, 0.1]), np.log([0.05 / 3.95, 0.1 / 3.9]), 1)[0])
+    assert slope.iloc[0] == pytest.approx(
+        np.polyfit(np.log([0.05, 0.1]), np.log([0.05 / 3.95, 0.1 / 3.9]), 1)[0]
+    )
 
 
 def test_likelihood_gradient_tiny():
-    cfg = ex.LikelihoodGradientConfig(seeds=(0,), eps=0.01, n_chains=500, burn_in=100, average_steps=50,
-                                      n_data=500, iterations=20, chain_steps=5, average_last=5)
+    cfg = ex.LikelihoodGradientConfig(
+        seeds=(0,),
+        eps=0.01,
+        n_chains=500,
+        burn_in=100,
+        average_steps=50,
+        n_data=500,
+        iterations=20,
+        chain_steps=5,
+        average_last=5,
+    )
     t = ex.likelihood_gradient(cfg)
     assert_declared(t)
     rel = t[(t.metric == "rel_error_E_x2") & (t.implementation == "ours")].value.iloc[0]
@@ -63,8 +76,12 @@ def test_likelihood_gradient_tiny():
 
 
 def test_toy_ebm_tiny_records_all_four_settings():
-    cfg = ex.ToyConfig(n_train=64, n_eval=50, model=ToyEBMConfig(hidden=8, ebm=ToyRecipe(langevin=ToyLangevin(steps=2))),
-                       train=ex.ToyTrainConfig(steps=2, batch_size=16, log_every=1))
+    cfg = ex.ToyConfig(
+        n_train=64,
+        n_eval=50,
+        model=ToyEBMConfig(hidden=8, ebm=ToyRecipe(langevin=ToyLangevin(steps=2))),
+        train=ex.ToyTrainConfig(steps=2, batch_size=16, log_every=1),
+    )
     t, arrays = ex.toy_ebm(cfg)
     assert_declared(t)
     assert {s for s, _, _ in ex.TOY_SETTINGS} <= set(t.method)
@@ -73,8 +90,12 @@ def test_toy_ebm_tiny_records_all_four_settings():
 
 
 def test_toy_divergence_is_recorded_not_raised():
-    cfg = ex.ToyConfig(n_train=64, n_eval=20, train=ex.ToyTrainConfig(steps=3, batch_size=16),
-                       model=ToyEBMConfig(hidden=8, ebm=ToyRecipe(langevin=ToyLangevin(steps=2), max_gap=1e-12)))
+    cfg = ex.ToyConfig(
+        n_train=64,
+        n_eval=20,
+        train=ex.ToyTrainConfig(steps=3, batch_size=16),
+        model=ToyEBMConfig(hidden=8, ebm=ToyRecipe(langevin=ToyLangevin(steps=2), max_gap=1e-12)),
+    )
     model, step = ex.train_toy(cfg, np.full((64, 2), 0.5), True, "sum", 0)
     assert step == 0 and model.history == []
 
@@ -88,23 +109,55 @@ def test_toy_metrics_by_hand():
     assert energy_distance(np.zeros((1, 1)), np.full((1, 1), 2.0)) == pytest.approx(4.0)
 
 
-@pytest.mark.parametrize("cls, text, key", [
-    (ex.LangevinDensitiesConfig, '{"eps": [0.1, 0]}', r"energy\.langevin_densities\.eps"),
-    (ex.LangevinDensitiesConfig, '{"steps": 0}', r"energy\.langevin_densities\.steps"),
-    (ex.LikelihoodGradientConfig, '{"theta_star": [1, -1]}', r"energy\.likelihood_gradient\.theta_star"),
-    (ex.ToyConfig, '{"model": {"ebm": {"replay_share": 1.5}}}', r"energy\.toy\.model\.ebm\.replay_share"),
-    (ex.ToyConfig, '{"model": {"ebm": {"langevin": {"step_size": -1}}}}', r"energy\.toy\.model\.ebm\.langevin\.step_size"),
-    (ImageEBMSection, '{"model": {"ebm": {"langevin": {"steps": 0}}}}', r"image_ebm\.datasets\.<dataset>\.model\.ebm\.langevin\.steps"),
-    (ImageEBMSection, '{"model": {"ebm": {"l2": "diff"}}}', r"model\.ebm\.l2"),
-])
+@pytest.mark.parametrize(
+    "cls, text, key",
+    [
+        (ex.LangevinDensitiesConfig, '{"eps": [0.1, 0]}', r"energy\.langevin_densities\.eps"),
+        (ex.LangevinDensitiesConfig, '{"steps": 0}', r"energy\.langevin_densities\.steps"),
+        (
+            ex.LikelihoodGradientConfig,
+            '{"theta_star": [1, -1]}',
+            r"energy\.likelihood_gradient\.theta_star",
+        ),
+        (
+            ex.ToyConfig,
+            '{"model": {"ebm": {"replay_share": 1.5}}}',
+            r"energy\.toy\.model\.ebm\.replay_share",
+        ),
+        (
+            ex.ToyConfig,
+            '{"model": {"ebm": {"langevin": {"step_size": -1}}}}',
+            r"energy\.toy\.model\.ebm\.langevin\.step_size",
+        ),
+        (
+            ImageEBMSection,
+            '{"model": {"ebm": {"langevin": {"steps": 0}}}}',
+            r"image_ebm\.datasets\.<dataset>\.model\.ebm\.langevin\.steps",
+        ),
+        (ImageEBMSection, '{"model": {"ebm": {"l2": "diff"}}}', r"model\.ebm\.l2"),
+    ],
+)
 def test_bad_config_names_the_key(cls, text, key):
     with pytest.raises(ValueError, match=key):
         load_section(cls, text)
 
 
 def test_cli_exit_status_2_on_bad_config(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "energy", "langevin-densities", "--config",
-                           '{"eps": [-0.1]}', "--output", str(tmp_path / "x.parquet")],
-                          capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "energy",
+            "langevin-densities",
+            "--config",
+            '{"eps": [-0.1]}',
+            "--output",
+            str(tmp_path / "x.parquet"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert proc.returncode == 2
     assert re.search(r"energy\.langevin_densities\.eps", proc.stderr)

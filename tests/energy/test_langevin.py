@@ -29,7 +29,9 @@ def test_post_rule_by_hand():
 
 
 def test_official_rule_by_hand():
-    cfg = LangevinConfig(rule="official", step_size=10.0, noise=0.005, grad_clip=0.01, clamp=(0.0, 1.0), steps=1)
+    cfg = LangevinConfig(
+        rule="official", step_size=10.0, noise=0.005, grad_clip=0.01, clamp=(0.0, 1.0), steps=1
+    )
     x = torch.tensor([[0.2, 0.9, 0.001]], dtype=torch.float64)
     noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
     got = langevin_step(lambda z: (3.0 * z).sum(1), x, cfg, torch.Generator().manual_seed(5))
@@ -61,7 +63,9 @@ def test_steps_at_least_one(steps):
 
 
 def test_energy_must_be_one_scalar_per_sample():
-    with pytest.raises(ValueError, match=r"returned shape \(4, 2\) for a batch of 4: expected one scalar"):
+    with pytest.raises(
+        ValueError, match=r"returned shape \(4, 2\) for a batch of 4: expected one scalar"
+    ):
         energy_grad(lambda x: x, torch.zeros(4, 2))
 
 
@@ -73,5 +77,7 @@ def test_nan_energy_names_the_step():
         e = quadratic(x)
         return e * float("nan") if calls["n"] == 3 else e
 
-    with pytest.raises(NonFiniteEnergyError, match=r"NaN or Inf at Langevin step 2 \(training step 7\)"):
+    with pytest.raises(
+        NonFiniteEnergyError, match=r"NaN or Inf at Langevin step 2 \(training step 7\)"
+    ):
         langevin(energy, torch.zeros(4, 2), LangevinConfig(steps=5), where=" (training step 7)")

@@ -12,7 +12,9 @@ from pipeline.engine import ArrayDataset, TrainConfig, Trainer, load_checkpoint,
 from pipeline.images.ebm import ImageEBM, ImageEBMConfig, ImageLangevin, ImageRecipe
 from pipeline.io import DataError
 
-FAST = TrainConfig(steps=3, batch_size=16, lr=1e-3, beta1=0.0, device="cpu", log_every=1, checkpoint_every=1)
+FAST = TrainConfig(
+    steps=3, batch_size=16, lr=1e-3, beta1=0.0, device="cpu", log_every=1, checkpoint_every=1
+)
 
 
 def tiny_toy(**recipe) -> ToyEBM:
@@ -66,9 +68,12 @@ def test_nan_energies_stop_training_naming_the_step():
 
 def tiny_section(**train) -> ImageEBMSection:
     recipe = ImageRecipe(langevin=ImageLangevin(steps=2))
-    return ImageEBMSection(model=ImageEBMConfig(width=4, n_blocks=1, ebm=recipe),
-                           train=EBMTrainConfig(**{"steps": 2, "batch_size": 8, "device": "cpu",
-                                                   "checkpoint_every": 1, **train}))
+    return ImageEBMSection(
+        model=ImageEBMConfig(width=4, n_blocks=1, ebm=recipe),
+        train=EBMTrainConfig(
+            **{"steps": 2, "batch_size": 8, "device": "cpu", "checkpoint_every": 1, **train}
+        ),
+    )
 
 
 def test_image_ebm_trains_and_writes_a_checkpoint(tmp_path, digits):
@@ -84,10 +89,17 @@ def test_image_ebm_trains_and_writes_a_checkpoint(tmp_path, digits):
 def test_image_ebm_divergence_keeps_the_last_checkpoint(tmp_path, digits):
     # a guard that the first step passes and the second trips: keep step 1's checkpoint
     section = tiny_section(steps=3)
-    model_cfg = dataclasses.replace(section.model, ebm=dataclasses.replace(section.model.ebm, max_gap=1e-12))
+    model_cfg = dataclasses.replace(
+        section.model, ebm=dataclasses.replace(section.model.ebm, max_gap=1e-12)
+    )
     with pytest.raises(ValueError, match="no checkpoint was written before step 0"):
-        train_image_ebm(dataclasses.replace(section, model=model_cfg), digits, 0, tmp_path / "m.pt",
-                        lambda d: {})
+        train_image_ebm(
+            dataclasses.replace(section, model=model_cfg),
+            digits,
+            0,
+            tmp_path / "m.pt",
+            lambda d: {},
+        )
 
 
 def test_dataset_smaller_than_the_batch(tmp_path, digits):
@@ -114,15 +126,23 @@ def test_evaluate_rows_per_source(tmp_path, digits):
 
     torch.manual_seed(0)
     clf = tmp_path / "clf.pt"
-    train_to_checkpoint(Classifier(ClassifierConfig(width=4, feature_dim=8)),
-                        TrainConfig(steps=1, batch_size=16, device="cpu"), ImageDataset(digits.x_train, digits.y_train),
-                        clf, lambda d: {})
+    train_to_checkpoint(
+        Classifier(ClassifierConfig(width=4, feature_dim=8)),
+        TrainConfig(steps=1, batch_size=16, device="cpu"),
+        ImageDataset(digits.x_train, digits.y_train),
+        clf,
+        lambda d: {},
+    )
     paths = []
     for seed in (0, 1):
         paths.append(tmp_path / f"m{seed}.pt")
         train_image_ebm(tiny_section(), digits, seed, paths[-1], lambda d: {})
-    cfg = EBMEvaluateConfig(n_samples=20, fresh_steps=2, joint=True, joint_rounds=1, batch_size=10, device="cpu")
-    rows, arrays = evaluate_image_ebm(cfg, digits, [str(p) for p in paths], str(clf), torch.device("cpu"))
+    cfg = EBMEvaluateConfig(
+        n_samples=20, fresh_steps=2, joint=True, joint_rounds=1, batch_size=10, device="cpu"
+    )
+    rows, arrays = evaluate_image_ebm(
+        cfg, digits, [str(p) for p in paths], str(clf), torch.device("cpu")
+    )
     got = {(r["method"], r["metric"]) for r in rows}
     for method in ("buffer", "fresh", "joint", "uniform-noise", "real-train"):
         assert (method, "frechet_distance") in got

@@ -48,8 +48,10 @@ class ToyWGANGP(nn.Module):
         self.seen_steps: list[tuple[int, int]] = []
 
     def configure_optimizers(self, cfg):
-        return {"critic": torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, betas=(0.0, 0.9)),
-                "generator": torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=(0.0, 0.9))}
+        return {
+            "critic": torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, betas=(0.0, 0.9)),
+            "generator": torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=(0.0, 0.9)),
+        }
 
     def configure_schedulers(self, optimizers, cfg):
         return {"generator": torch.optim.lr_scheduler.StepLR(optimizers["generator"], 3, gamma=0.5)}
@@ -90,7 +92,7 @@ class BufferModel(nn.Module):
 
     def train_step(self, ctx):
         x = ctx.batch["x"]
-        start = torch.randn_like(x) if len(self.buffer) < len(x) else self.buffer[-len(x):]
+        start = torch.randn_like(x) if len(self.buffer) < len(x) else self.buffer[-len(x) :]
         neg = (start - 0.1 * torch.randn_like(start)).detach()
         self.buffer = torch.cat([self.buffer, neg])[-64:]
         loss = self.energy(x).mean() - self.energy(neg).mean() + (self.energy(x) ** 2).mean()
@@ -101,8 +103,20 @@ class BufferModel(nn.Module):
 def run(model_cls, tmp=None, on_step=None, **kw):
     torch.manual_seed(0)
     model = model_cls()
-    cfg = TrainConfig(**({"steps": 12, "batch_size": 16, "lr": 1e-3, "checkpoint_every": 4,
-                          "log_every": 2, "device": "cpu", "ema_decay": (0.9, 0.99)} | kw))
+    cfg = TrainConfig(
+        **(
+            {
+                "steps": 12,
+                "batch_size": 16,
+                "lr": 1e-3,
+                "checkpoint_every": 4,
+                "log_every": 2,
+                "device": "cpu",
+                "ema_decay": (0.9, 0.99),
+            }
+            | kw
+        )
+    )
     data = ArrayDataset(eight_gaussians(256))
     return Trainer(cfg, tmp, fingerprint="t").fit(model, data, on_step=on_step)
 
@@ -175,7 +189,9 @@ def test_gradient_only_call_leaves_weights_alone():
         def train_step(self, ctx):
             loss = self.energy(ctx.batch["x"]).pow(2).mean()
             grads = ctx.backward(loss)
-            manual = torch.autograd.grad(self.energy(ctx.batch["x"]).pow(2).mean(), self.energy.weight)[0]
+            manual = torch.autograd.grad(
+                self.energy(ctx.batch["x"]).pow(2).mean(), self.energy.weight
+            )[0]
             torch.testing.assert_close(grads["energy.weight"], manual)
             return {"grad_norm": grads["energy.weight"].norm()}
 
@@ -213,12 +229,18 @@ def test_no_progress_bar_carriage_returns_in_a_log_file(tmp_path):
     import subprocess
     import sys
 
-    code = ("import logging, sys; from tests.engine.test_contract import run, ToyWGANGP; "
-            "logging.basicConfig(level=logging.INFO, stream=sys.stderr); run(ToyWGANGP, steps=4)")
+    code = (
+        "import logging, sys; from tests.engine.test_contract import run, ToyWGANGP; "
+        "logging.basicConfig(level=logging.INFO, stream=sys.stderr); run(ToyWGANGP, steps=4)"
+    )
     log = tmp_path / "rule.log"
     with open(log, "w") as f:
-        subprocess.run([sys.executable, "-c", code], stderr=f, check=True,
-                       cwd=Path(__file__).resolve().parents[2])
+        subprocess.run(
+            [sys.executable, "-c", code],
+            stderr=f,
+            check=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )
     text = log.read_text()
     assert "\r" not in text and "step 4:" in text
 

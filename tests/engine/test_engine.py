@@ -12,17 +12,37 @@ from pipeline.engine.ema import make_ema
 from pipeline.images.loader import ImageDataset
 from pipeline.images.vqvae import VQVAE, VQVAEConfig
 
-TINY = VQVAEConfig(hidden=8, res_hidden=4, n_res=1, downsample=1, codebook_size=8, code_dim=4,
-                   dead_code_threshold=0.5)
+TINY = VQVAEConfig(
+    hidden=8,
+    res_hidden=4,
+    n_res=1,
+    downsample=1,
+    codebook_size=8,
+    code_dim=4,
+    dead_code_threshold=0.5,
+)
 
 
 def tiny_run(digits, tmp_path=None, on_step=None, **train_kw):
     torch.manual_seed(0)
     model = VQVAE(TINY)
-    cfg = TrainConfig(**({"steps": 16, "batch_size": 32, "checkpoint_every": 5, "log_every": 4,
-                          "device": "cpu", "ema_decay": 0.9} | train_kw))
+    cfg = TrainConfig(
+        **(
+            {
+                "steps": 16,
+                "batch_size": 32,
+                "checkpoint_every": 5,
+                "log_every": 4,
+                "device": "cpu",
+                "ema_decay": 0.9,
+            }
+            | train_kw
+        )
+    )
     trainer = Trainer(cfg, tmp_path, threads=1, fingerprint="test")
-    return trainer.fit(model, ImageDataset(digits.x_train[:300], digits.y_train[:300]), on_step=on_step)
+    return trainer.fit(
+        model, ImageDataset(digits.x_train[:300], digits.y_train[:300]), on_step=on_step
+    )
 
 
 def test_debiased_ema_matches_keras_zero_debias_by_hand():
@@ -44,7 +64,9 @@ def test_debiased_ema_matches_keras_zero_debias_by_hand():
 def test_ema_never_changes_the_raw_trajectory(digits):
     a = tiny_run(digits, ema_decay=0.99)
     b = tiny_run(digits, ema_decay=0.0)
-    for (k, va), vb in zip(a.model.state_dict().items(), b.model.state_dict().values(), strict=True):
+    for (k, va), vb in zip(
+        a.model.state_dict().items(), b.model.state_dict().values(), strict=True
+    ):
         assert torch.equal(va, vb), k
     # decay 0 keeps only the latest weights; 0.99 averages and so differs
     assert torch.equal(b.ema.decoder[0].weight, b.model.decoder[0].weight)
@@ -66,6 +88,7 @@ def test_resume_after_a_kill_ends_where_an_uninterrupted_run_ends(digits, tmp_pa
         sa, sb = getattr(full, name).state_dict(), getattr(resumed, name).state_dict()
         for k in sa:
             assert torch.equal(sa[k], sb[k]), (name, k)
+
     def without_speed(rows):
         return [r for r in rows if r["metric"] != "images_per_s"]
 
@@ -120,7 +143,9 @@ def test_dataset_smaller_than_batch(digits):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
 def test_cuda_requested_without_cuda():
-    with pytest.raises(ValueError, match="train.device: cuda requested but torch finds no CUDA device"):
+    with pytest.raises(
+        ValueError, match="train.device: cuda requested but torch finds no CUDA device"
+    ):
         resolve_device("cuda")
 
 
@@ -143,13 +168,18 @@ def test_capture_by_module_name_matches_a_manual_forward(digits):
     torch.testing.assert_close(acts["encoder.2"], hidden, rtol=0, atol=1e-6)
     assert torch.equal(acts["quantizer.codes"], model.quantizer(z)["codes"].float())
     assert not model.encoder._forward_hooks  # hooks are removed afterwards
-    with pytest.raises(ValueError, match="no module named 'encoder.99'"), capture(model, ["encoder.99"]):
+    with (
+        pytest.raises(ValueError, match="no module named 'encoder.99'"),
+        capture(model, ["encoder.99"]),
+    ):
         pass
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_gpu_bf16_channels_last_compile(digits, tmp_path):
-    result = tiny_run(digits, tmp_path, device="cuda", amp=True, channels_last=True, compile=True, steps=8)
+    result = tiny_run(
+        digits, tmp_path, device="cuda", amp=True, channels_last=True, compile=True, steps=8
+    )
     assert result.device.startswith("cuda")
     assert np.isfinite([r["value"] for r in result.log]).all()

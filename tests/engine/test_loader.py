@@ -22,8 +22,13 @@ class ParentRng(Dataset):
 
 
 def draws(worker_init_fn, seed=7):
-    loader = DataLoader(ParentRng(), batch_size=2, num_workers=2, worker_init_fn=worker_init_fn,
-                        generator=torch.Generator().manual_seed(seed))
+    loader = DataLoader(
+        ParentRng(),
+        batch_size=2,
+        num_workers=2,
+        worker_init_fn=worker_init_fn,
+        generator=torch.Generator().manual_seed(seed),
+    )
     batches = list(loader)  # batches alternate between the two workers
     return [b[:, 1].tolist() for b in batches]
 
@@ -41,7 +46,10 @@ def test_each_index_once_per_epoch_and_disjoint_ranks():
     order = list(EpochSampler(10, seed=1, epoch=0))
     assert sorted(order) == list(range(10))
     assert order != list(EpochSampler(10, seed=1, epoch=1))
-    r0, r1 = list(EpochSampler(11, 1, 0, rank=0, world_size=2)), list(EpochSampler(11, 1, 0, rank=1, world_size=2))
+    r0, r1 = (
+        list(EpochSampler(11, 1, 0, rank=0, world_size=2)),
+        list(EpochSampler(11, 1, 0, rank=1, world_size=2)),
+    )
     assert len(r0) == len(r1) == 5 and not set(r0) & set(r1)
 
 
@@ -49,7 +57,9 @@ def test_stream_resumed_mid_epoch_matches_uninterrupted(digits):
     ds = ImageDataset(digits.x_train[:40], digits.y_train[:40], hflip=True)
     full = batch_stream(ds, batch_size=8, seed=3)
     expected = [next(full)["x"] for _ in range(12)]  # 5 batches per epoch: crosses two epochs
-    resumed = batch_stream(ImageDataset(digits.x_train[:40], digits.y_train[:40], hflip=True), 8, 3, start=7)
+    resumed = batch_stream(
+        ImageDataset(digits.x_train[:40], digits.y_train[:40], hflip=True), 8, 3, start=7
+    )
     for step in range(7, 12):
         assert torch.equal(next(resumed)["x"], expected[step])
 

@@ -37,8 +37,12 @@ def idx_mirror(tmp_path, rng, n_train=12, n_test=5):
     }
     for name, a in arrays.items():
         write_idx(tmp_path / name, a)
-    files = {"train_images": "train-images.gz", "train_labels": "train-labels.gz",
-             "test_images": "test-images.gz", "test_labels": "test-labels.gz"}
+    files = {
+        "train_images": "train-images.gz",
+        "train_labels": "train-labels.gz",
+        "test_images": "test-images.gz",
+        "test_labels": "test-labels.gz",
+    }
     return arrays, files
 
 
@@ -58,9 +62,13 @@ def test_checksum_mismatch_names_file_and_key(tmp_path, rng):
     _, files = idx_mirror(tmp_path, rng)
     wrong = {"train-images.gz": "0" * 64}
     cfg = DataConfig(format="idx", files=files, local_mirror=str(tmp_path), sha256=wrong)
-    with pytest.raises(DataError, match=r"checksum mismatch for .*train-images.gz.*sha256\[train-images.gz\]"):
+    with pytest.raises(
+        DataError, match=r"checksum mismatch for .*train-images.gz.*sha256\[train-images.gz\]"
+    ):
         load_dataset(cfg, tmp_path)
-    cfg = DataConfig(format="idx", files=files, local_mirror=str(tmp_path), md5={"test-labels.gz": "0" * 32})
+    cfg = DataConfig(
+        format="idx", files=files, local_mirror=str(tmp_path), md5={"test-labels.gz": "0" * 32}
+    )
     with pytest.raises(DataError, match="md5 expects"):
         load_dataset(cfg, tmp_path)
 
@@ -92,7 +100,9 @@ def cifar_batch(rng, n, shape=(None, 3072)):
 
 
 def test_cifar_pickles_from_tarball(tmp_path, rng):
-    batches = {f"data_batch_{i}": cifar_batch(rng, 3) for i in range(1, 6)} | {"test_batch": cifar_batch(rng, 2)}
+    batches = {f"data_batch_{i}": cifar_batch(rng, 3) for i in range(1, 6)} | {
+        "test_batch": cifar_batch(rng, 2)
+    }
     tar_path = tmp_path / "cifar-10-python.tar.gz"
     with tarfile.open(tar_path, "w:gz") as tar:
         for name, batch in batches.items():
@@ -115,7 +125,9 @@ def test_cifar_pickle_of_wrong_shape(tmp_path, rng):
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         batch = cifar_batch(rng, 2, shape=(None, 3000 if name == "data_batch_3" else 3072))
         (folder / name).write_bytes(pickle.dumps(batch))
-    with pytest.raises(DataError, match=r"data_batch_3: expected b'data' of shape \(N, 3072\).*\(2, 3000\)"):
+    with pytest.raises(
+        DataError, match=r"data_batch_3: expected b'data' of shape \(N, 3072\).*\(2, 3000\)"
+    ):
         datasets.read_cifar_pickles(folder)
 
 
@@ -133,7 +145,9 @@ def test_image_zip_with_split_folders_and_labels(tmp_path, rng):
     data, _ = load_dataset(cfg, tmp_path)
     assert data.classes == ["airplane", "cat"]  # sorted folder names: CIFAR's canonical order
     assert data.x_train.shape == (2, 8, 8, 3) and data.y_train.tolist() == [0, 1]
-    np.testing.assert_array_equal(data.x_test[1], arrays["root/test/cat/0001.png"])  # PNG is lossless
+    np.testing.assert_array_equal(
+        data.x_test[1], arrays["root/test/cat/0001.png"]
+    )  # PNG is lossless
 
 
 def test_truncated_jpeg_is_a_clear_error(tmp_path, rng):
@@ -152,13 +166,27 @@ def test_celeba_centre_crop_and_resize(tmp_path, rng):
     faces = [rng.integers(0, 256, (218, 178, 3), dtype=np.uint8) for _ in range(5)]
     for i, a in enumerate(faces):
         Image.fromarray(a).save(folder / f"{i:06d}.png")
-    cfg = DataConfig(format="celeba", files={"source": "img_align_celeba"}, local_mirror=str(tmp_path),
-                     crop=148, image_size=32, test_fraction=0.4)
+    cfg = DataConfig(
+        format="celeba",
+        files={"source": "img_align_celeba"},
+        local_mirror=str(tmp_path),
+        crop=148,
+        image_size=32,
+        test_fraction=0.4,
+    )
     data, _ = load_dataset(cfg, tmp_path)
     assert data.x_train.shape == (3, 32, 32, 3) and data.x_test.shape == (2, 32, 32, 3)
     top, left = (218 - 148) // 2, (178 - 148) // 2
-    by_hand = np.stack([np.asarray(Image.fromarray(a[top : top + 148, left : left + 148]).resize(
-        (32, 32), Image.Resampling.BICUBIC)) for a in faces])
+    by_hand = np.stack(
+        [
+            np.asarray(
+                Image.fromarray(a[top : top + 148, left : left + 148]).resize(
+                    (32, 32), Image.Resampling.BICUBIC
+                )
+            )
+            for a in faces
+        ]
+    )
     got = np.concatenate([data.x_train, data.x_test])
     assert sorted(g.tobytes() for g in got) == sorted(b.tobytes() for b in by_hand)
 
@@ -166,13 +194,19 @@ def test_celeba_centre_crop_and_resize(tmp_path, rng):
 def test_npz_and_bundled_digits(tmp_path, rng):
     x = rng.integers(0, 256, (10, 4, 4), dtype=np.uint8)
     np.savez(tmp_path / "d.npz", images=x, labels=np.arange(10))
-    cfg = DataConfig(format="npz", files={"source": "d.npz"}, local_mirror=str(tmp_path), test_fraction=0.3)
+    cfg = DataConfig(
+        format="npz", files={"source": "d.npz"}, local_mirror=str(tmp_path), test_fraction=0.3
+    )
     data, _ = load_dataset(cfg, tmp_path)
     assert len(data.x_train) == 7 and len(data.x_test) == 3
     assert sorted(np.concatenate([data.y_train, data.y_test]).tolist()) == list(range(10))
     digits, hashes = load_dataset(DataConfig(), tmp_path)
     assert hashes == {}  # nothing read from disk, nothing downloaded
-    assert len(digits.x_train) + len(digits.x_test) == 1797 and digits.x_train.shape[1:] == (8, 8, 1)
+    assert len(digits.x_train) + len(digits.x_test) == 1797 and digits.x_train.shape[1:] == (
+        8,
+        8,
+        1,
+    )
     assert digits.x_train.max() == 255 and digits.x_train.min() == 0
 
 

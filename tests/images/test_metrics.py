@@ -39,7 +39,9 @@ def test_frechet_distance_against_an_eigenvalue_formula(rng):
 
 def test_sliced_wasserstein_is_pots(rng):
     a, b = rng.random((50, 2, 2)), rng.random((60, 2, 2)) + 0.3
-    expected = ot.sliced_wasserstein_distance(a.reshape(50, -1), b.reshape(60, -1), n_projections=50, seed=4)
+    expected = ot.sliced_wasserstein_distance(
+        a.reshape(50, -1), b.reshape(60, -1), n_projections=50, seed=4
+    )
     assert metrics.sliced_wasserstein(a, b, 50, 4) == pytest.approx(expected)
     assert metrics.sliced_wasserstein(a, a, 50, 4) == pytest.approx(0.0, abs=1e-12)
 

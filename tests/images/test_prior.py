@@ -71,5 +71,7 @@ def test_cached_one_step_logits_equal_the_full_causal_pass():
     inp = torch.cat([torch.full_like(flat[:, :1], 5), flat[:, :-1]], dim=1)
     caches = [{} for _ in prior.blocks]
     with torch.no_grad():
-        steps = torch.cat([prior._logits(inp[:, i : i + 1], caches, offset=i) for i in range(12)], dim=1)
+        steps = torch.cat(
+            [prior._logits(inp[:, i : i + 1], caches, offset=i) for i in range(12)], dim=1
+        )
     torch.testing.assert_close(steps, full, rtol=1e-5, atol=1e-5)

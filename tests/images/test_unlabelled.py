@@ -16,7 +16,9 @@ from pipeline.images import classifier, datasets
 from tests.images.test_cli import TINY as _TINY
 
 # Fewer steps still: only that every verb runs matters here.
-TINY = {k: v | {"train": v["train"] | {"steps": 4}} if "train" in v else v for k, v in _TINY.items()}
+TINY = {
+    k: v | {"train": v["train"] | {"steps": 4}} if "train" in v else v for k, v in _TINY.items()
+}
 
 
 def run(*argv) -> int:
@@ -33,10 +35,14 @@ def test_grey_png_folder_keeps_one_channel_and_mixed_folders_become_rgb(tmp_path
     rng = np.random.default_rng(0)
     for k in range(4):
         (tmp_path / "grey" / f"c{k % 2}").mkdir(parents=True, exist_ok=True)
-        (tmp_path / "grey" / f"c{k % 2}" / f"{k}.png").write_bytes(_png(rng.integers(0, 256, (6, 6), np.uint8), "L"))
+        (tmp_path / "grey" / f"c{k % 2}" / f"{k}.png").write_bytes(
+            _png(rng.integers(0, 256, (6, 6), np.uint8), "L")
+        )
     x, labels, _ = datasets.read_images(tmp_path / "grey", None, None)
     assert x.shape == (4, 6, 6, 1) and sorted(set(labels)) == ["c0", "c1"]
-    (tmp_path / "grey" / "c0" / "rgb.png").write_bytes(_png(rng.integers(0, 256, (6, 6, 3), np.uint8), "RGB"))
+    (tmp_path / "grey" / "c0" / "rgb.png").write_bytes(
+        _png(rng.integers(0, 256, (6, 6, 3), np.uint8), "RGB")
+    )
     x, _, names = datasets.read_images(tmp_path / "grey", None, None)
     assert x.shape == (5, 6, 6, 3)
     grey = names.index("c0/0.png")
@@ -49,13 +55,21 @@ def test_labelled_npz_names_its_classes_and_unlabelled_says_so(tmp_path, caplog)
     np.savez(tmp_path / "lab.npz", images=x, labels=np.arange(20) % 3)
     np.savez(tmp_path / "unlab.npz", images=x)
     with caplog.at_level(logging.INFO):
-        data, _ = datasets.load_dataset(datasets.DataConfig(format="npz", local_mirror=str(tmp_path),
-                                                            files={"source": "lab.npz"}, sha256={}), tmp_path)
+        data, _ = datasets.load_dataset(
+            datasets.DataConfig(
+                format="npz", local_mirror=str(tmp_path), files={"source": "lab.npz"}, sha256={}
+            ),
+            tmp_path,
+        )
     assert data.classes == ["0", "1", "2"] and "3 classes" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.INFO):
-        data, _ = datasets.load_dataset(datasets.DataConfig(format="npz", local_mirror=str(tmp_path),
-                                                            files={"source": "unlab.npz"}), tmp_path)
+        data, _ = datasets.load_dataset(
+            datasets.DataConfig(
+                format="npz", local_mirror=str(tmp_path), files={"source": "unlab.npz"}
+            ),
+            tmp_path,
+        )
     assert data.classes == [] and "no labels" in caplog.text and "0 classes" not in caplog.text
     assert "set data.sha256[unlab.npz] to pin it" in caplog.text
 
@@ -65,19 +79,89 @@ def unlabelled_chain(tmp_path_factory):
     d = tmp_path_factory.mktemp("unlabelled")
     rng = np.random.default_rng(0)
     np.savez(d / "src.npz", images=rng.integers(0, 256, (120, 8, 8), np.uint8))
-    data = {"format": "npz", "local_mirror": str(d), "files": {"source": "src.npz"}, "test_fraction": 0.25}
-    assert run("prepare-dataset", "--config", json.dumps(data), "--dataset", "u",
-               "--output", d / "data.npz", "--summary", d / "summary.parquet") == 0
+    data = {
+        "format": "npz",
+        "local_mirror": str(d),
+        "files": {"source": "src.npz"},
+        "test_fraction": 0.25,
+    }
+    assert (
+        run(
+            "prepare-dataset",
+            "--config",
+            json.dumps(data),
+            "--dataset",
+            "u",
+            "--output",
+            d / "data.npz",
+            "--summary",
+            d / "summary.parquet",
+        )
+        == 0
+    )
     common = ["--dataset", "u", "--data", d / "data.npz"]
-    assert run("train-classifier", "--config", json.dumps(TINY["classifier"]), *common,
-               "--output", d / "clf.pt", "--train-log", d / "clf.parquet") == 0
-    assert run("train-vqvae", "--config", json.dumps(TINY["vqvae"]), *common, "--output", d / "vq.pt",
-               "--train-log", d / "vq.parquet", "--activations", d / "act.npz") == 0
-    assert run("train-prior", "--config", json.dumps(TINY["prior"]), *common, "--vqvae", d / "vq.pt",
-               "--output", d / "prior.pt", "--train-log", d / "prior.parquet") == 0
-    assert run("evaluate-vqvae", "--config", json.dumps(TINY["evaluate"]), *common, "--vqvae", d / "vq.pt",
-               "--prior", d / "prior.pt", "--classifier", d / "clf.pt", "--output", d / "metrics.parquet",
-               "--samples", d / "samples.npz") == 0
+    assert (
+        run(
+            "train-classifier",
+            "--config",
+            json.dumps(TINY["classifier"]),
+            *common,
+            "--output",
+            d / "clf.pt",
+            "--train-log",
+            d / "clf.parquet",
+        )
+        == 0
+    )
+    assert (
+        run(
+            "train-vqvae",
+            "--config",
+            json.dumps(TINY["vqvae"]),
+            *common,
+            "--output",
+            d / "vq.pt",
+            "--train-log",
+            d / "vq.parquet",
+            "--activations",
+            d / "act.npz",
+        )
+        == 0
+    )
+    assert (
+        run(
+            "train-prior",
+            "--config",
+            json.dumps(TINY["prior"]),
+            *common,
+            "--vqvae",
+            d / "vq.pt",
+            "--output",
+            d / "prior.pt",
+            "--train-log",
+            d / "prior.parquet",
+        )
+        == 0
+    )
+    assert (
+        run(
+            "evaluate-vqvae",
+            "--config",
+            json.dumps(TINY["evaluate"]),
+            *common,
+            "--vqvae",
+            d / "vq.pt",
+            "--prior",
+            d / "prior.pt",
+            "--classifier",
+            d / "clf.pt",
+            "--output",
+            d / "metrics.parquet",
+            "--samples",
+            d / "samples.npz",
+        )
+        == 0
+    )
     return d
 
 

@@ -5,7 +5,9 @@ import torch.nn.functional as F
 
 from pipeline.images.vqvae import VQVAE, EMAVectorQuantizer, VectorQuantizer, VQVAEConfig
 
-CFG = VQVAEConfig(in_channels=1, hidden=8, res_hidden=4, n_res=1, downsample=1, codebook_size=6, code_dim=3)
+CFG = VQVAEConfig(
+    in_channels=1, hidden=8, res_hidden=4, n_res=1, downsample=1, codebook_size=6, code_dim=3
+)
 
 
 def test_straight_through_value_and_gradient():
@@ -45,10 +47,14 @@ def test_nearest_code_and_perplexity():
     flat = z.permute(0, 2, 3, 1).reshape(-1, 3)
     brute = torch.cdist(flat, q.codebook.detach()).argmin(1)
     assert torch.equal(out["codes"].flatten(), brute)
-    torch.testing.assert_close(out["z_q"].permute(0, 2, 3, 1).reshape(-1, 3), q.codebook.detach()[brute])
+    torch.testing.assert_close(
+        out["z_q"].permute(0, 2, 3, 1).reshape(-1, 3), q.codebook.detach()[brute]
+    )
     p = torch.bincount(brute, minlength=6).float() / len(brute)
     nz = p[p > 0]
-    assert out["perplexity"].item() == pytest.approx(float(torch.exp(-(nz * nz.log()).sum())), rel=1e-5)
+    assert out["perplexity"].item() == pytest.approx(
+        float(torch.exp(-(nz * nz.log()).sum())), rel=1e-5
+    )
 
 
 def test_losses_send_gradients_where_the_post_says():
@@ -57,12 +63,18 @@ def test_losses_send_gradients_where_the_post_says():
     x = torch.rand(2, 1, 8, 8) * 2 - 1
     out = model(x)
     losses = model.losses(x, out)
-    torch.testing.assert_close(losses["mse_x"], F.mse_loss(model.decoder(out["z_q"]), x))  # forward = dec(z_q)
-    g_e = torch.autograd.grad(losses["mse_e"], [model.quantizer.codebook, model.encoder[0].weight],
-                              allow_unused=True)
+    torch.testing.assert_close(
+        losses["mse_x"], F.mse_loss(model.decoder(out["z_q"]), x)
+    )  # forward = dec(z_q)
+    g_e = torch.autograd.grad(
+        losses["mse_e"], [model.quantizer.codebook, model.encoder[0].weight], allow_unused=True
+    )
     assert g_e[0].abs().sum() > 0 and g_e[1] is None  # codebook term: codebook only
-    g_z = torch.autograd.grad(model.losses(x, model(x))["mse_z"],
-                              [model.quantizer.codebook, model.encoder[0].weight], allow_unused=True)
+    g_z = torch.autograd.grad(
+        model.losses(x, model(x))["mse_z"],
+        [model.quantizer.codebook, model.encoder[0].weight],
+        allow_unused=True,
+    )
     assert g_z[0] is None and g_z[1].abs().sum() > 0  # commitment term: encoder only
     expected = losses["mse_x"] + losses["mse_e"] + 0.25 * losses["mse_z"]
     torch.testing.assert_close(losses["loss"], expected)
@@ -98,7 +110,11 @@ def test_dead_codes_restart_on_encoder_outputs():
 
 
 def test_encode_decode_shapes_and_reconstruction_modes():
-    model = VQVAE(VQVAEConfig(in_channels=3, hidden=8, res_hidden=4, downsample=2, codebook_size=5, code_dim=3))
+    model = VQVAE(
+        VQVAEConfig(
+            in_channels=3, hidden=8, res_hidden=4, downsample=2, codebook_size=5, code_dim=3
+        )
+    )
     x = torch.rand(2, 3, 16, 16) * 2 - 1
     codes = model.encode(x)
     assert codes.shape == (2, 4, 4) and codes.max() < 5

@@ -17,13 +17,25 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def entry(id_="E2.1", post=2, checks=None, **extra) -> dict:
-    return {"id": id_, "post": post, "statement": f"claim {id_}", "bar": "post",
-            "checks": checks if checks is not None else [check()], **extra}
+    return {
+        "id": id_,
+        "post": post,
+        "statement": f"claim {id_}",
+        "bar": "post",
+        "checks": checks if checks is not None else [check()],
+        **extra,
+    }
 
 
 def check(name="p-value", select=None, reduce="min", op=">", value=0.01, **extra) -> dict:
-    return {"name": name, "select": select or {"experiment": "E2.1", "metric": "p_value"},
-            "reduce": reduce, "op": op, "value": value, **extra}
+    return {
+        "name": name,
+        "select": select or {"experiment": "E2.1", "metric": "p_value"},
+        "reduce": reduce,
+        "op": op,
+        "value": value,
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -51,7 +63,14 @@ def results_table(path: Path, rows: list[dict], **constants) -> Path:
 
 def rows_frame(rows: list[dict], scale="default") -> pd.DataFrame:
     """A results frame with the ledger's extra columns, for the verdict functions."""
-    base = {"experiment": "E2.1", "dataset": "d", "method": "m", "implementation": "ours",
-            "seed": -1, "step": -1, "metric": "p_value"}
+    base = {
+        "experiment": "E2.1",
+        "dataset": "d",
+        "method": "m",
+        "implementation": "ours",
+        "seed": -1,
+        "step": -1,
+        "metric": "p_value",
+    }
     frame = tables.results_frame([{**base, **r} for r in rows])
     return frame.assign(scale=scale, source=f"{scale}:t.parquet", commit="abc", config_hash="h")

@@ -57,32 +57,40 @@ def test_duplicate_id_within_a_file(claims_dir):
 def test_duplicate_id_across_files_names_both(claims_dir):
     write_claims(claims_dir, [entry()], "post2.yaml")
     write_claims(claims_dir, [entry()], "key_claims.yaml")
-    with pytest.raises(claims.ClaimsError, match=r"post2\.yaml: entry E2\.1: duplicate id \(also in .*key_claims"):
+    with pytest.raises(
+        claims.ClaimsError, match=r"post2\.yaml: entry E2\.1: duplicate id \(also in .*key_claims"
+    ):
         claims.load_claims(claims_dir)
 
 
-@pytest.mark.parametrize(("bad", "message"), [
-    ({"op": "between", "value": 0.5}, r"check 1 \('p-value'\).*between"),
-    ({"op": "between", "value": [2.0, 1.0]}, r"between \[2.0, 1.0\] needs finite lo <= hi"),
-    ({"op": ">", "value": [0.0, 1.0]}, r"op '>' needs one number"),
-    ({"op": "=>", "value": 1.0}, r"entry E2\.1 checks\.0\.op"),
-    ({"value": "high"}, r"entry E2\.1 checks\.0\.value"),
-    ({"reduce": "sum"}, r"entry E2\.1 checks\.0\.reduce"),
-    ({"op": ">", "tolerance": 0.1}, r"tolerance applies to op '==' only"),
-])
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"op": "between", "value": 0.5}, r"check 1 \('p-value'\).*between"),
+        ({"op": "between", "value": [2.0, 1.0]}, r"between \[2.0, 1.0\] needs finite lo <= hi"),
+        ({"op": ">", "value": [0.0, 1.0]}, r"op '>' needs one number"),
+        ({"op": "=>", "value": 1.0}, r"entry E2\.1 checks\.0\.op"),
+        ({"value": "high"}, r"entry E2\.1 checks\.0\.value"),
+        ({"reduce": "sum"}, r"entry E2\.1 checks\.0\.reduce"),
+        ({"op": ">", "tolerance": 0.1}, r"tolerance applies to op '==' only"),
+    ],
+)
 def test_malformed_threshold_names_the_entry(claims_dir, bad, message):
     write_claims(claims_dir, [entry(checks=[check(**bad)])])
     with pytest.raises(claims.ClaimsError, match=message):
         claims.load_claims(claims_dir)
 
 
-@pytest.mark.parametrize(("bad", "message"), [
-    ({"bar": "folklore"}, r"entry E2\.1 bar: 'folklore' is not one of"),
-    ({"id": "E2.9"}, r"entry E2\.9: id not in .*catalog"),
-    ({"post": 3}, r"entry E2\.1: post 3 but posts.md puts it in post 2"),
-    ({"needs": "a big machine"}, r"entry E2\.1 needs"),
-    ({"colour": "red"}, r"entry E2\.1 \(entry\): Additional properties"),
-])
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"bar": "folklore"}, r"entry E2\.1 bar: 'folklore' is not one of"),
+        ({"id": "E2.9"}, r"entry E2\.9: id not in .*catalog"),
+        ({"post": 3}, r"entry E2\.1: post 3 but posts.md puts it in post 2"),
+        ({"needs": "a big machine"}, r"entry E2\.1 needs"),
+        ({"colour": "red"}, r"entry E2\.1 \(entry\): Additional properties"),
+    ],
+)
 def test_bad_entry_names_the_entry(claims_dir, bad, message):
     write_claims(claims_dir, [{**entry(), **bad}])
     with pytest.raises(claims.ClaimsError, match=message):
@@ -90,11 +98,17 @@ def test_bad_entry_names_the_entry(claims_dir, bad, message):
 
 
 def test_unknown_metric_of_a_declared_experiment_is_refused(claims_dir):
-    write_claims(claims_dir, [entry(checks=[check(select={"experiment": "E2.1", "metric": "p_valu"})])])
+    write_claims(
+        claims_dir, [entry(checks=[check(select={"experiment": "E2.1", "metric": "p_valu"})])]
+    )
     entries = claims.load_claims(claims_dir)
     declared = {"results/estimators/gumbel.parquet": {"E2.1": ["p_value", "max_abs_error"]}}
-    with pytest.raises(claims.ClaimsError, match=re.escape(
-            "entry E2.1, check 1 ('p-value'): metric ['p_valu'] of experiment E2.1 is in no declared")):
+    with pytest.raises(
+        claims.ClaimsError,
+        match=re.escape(
+            "entry E2.1, check 1 ('p-value'): metric ['p_valu'] of experiment E2.1 is in no declared"
+        ),
+    ):
         claims.check_selects(entries, declared)
     claims.check_selects(entries, {"results/x.parquet": {"E9": ["m"]}})  # track not built: allowed
 
@@ -102,16 +116,24 @@ def test_unknown_metric_of_a_declared_experiment_is_refused(claims_dir):
 def test_threshold_selection_is_checked_too(claims_dir):
     other = {"select": {"experiment": "E2.1", "metric": "nope"}, "reduce": "min"}
     write_claims(claims_dir, [entry(checks=[check(value=other)])])
-    with pytest.raises(claims.ClaimsError, match=r"check 1 \('p-value'\), threshold: metric \['nope'\]"):
+    with pytest.raises(
+        claims.ClaimsError, match=r"check 1 \('p-value'\), threshold: metric \['nope'\]"
+    ):
         claims.check_selects(claims.load_claims(claims_dir), {"t.parquet": {"E2.1": ["p_value"]}})
 
 
-@pytest.mark.parametrize(("select", "message"), [
-    ({"experiment": "E2.1", "metric": "p_value", "colour": "red"}, r"select names \['colour'\]"),
-    ({"experiment": "E2.1", "metric": "p_value", "value": 1}, r"select names \['value'\]"),
-    ({"metric": "p_value"}, r"must fix 'experiment'"),
-    ({"experiment": "E2.1"}, r"must fix 'metric'"),
-])
+@pytest.mark.parametrize(
+    ("select", "message"),
+    [
+        (
+            {"experiment": "E2.1", "metric": "p_value", "colour": "red"},
+            r"select names \['colour'\]",
+        ),
+        ({"experiment": "E2.1", "metric": "p_value", "value": 1}, r"select names \['value'\]"),
+        ({"metric": "p_value"}, r"must fix 'experiment'"),
+        ({"experiment": "E2.1"}, r"must fix 'metric'"),
+    ],
+)
 def test_selection_columns(claims_dir, select, message):
     write_claims(claims_dir, [entry(checks=[check(select=select)])])
     with pytest.raises(claims.ClaimsError, match=message):
@@ -129,7 +151,8 @@ def test_invalid_yaml_and_missing_folder(claims_dir, tmp_path):
 def test_exponent_floats_are_numbers(claims_dir):
     (claims_dir / "post2.yaml").write_text(
         "- id: E2.1\n  post: 2\n  statement: s\n  bar: post\n  checks:\n"
-        "    - {name: n, select: {experiment: E2.1, metric: m}, reduce: max, op: '<', value: 1e-7}\n")
+        "    - {name: n, select: {experiment: E2.1, metric: m}, reduce: max, op: '<', value: 1e-7}\n"
+    )
     (e,) = claims.load_claims(claims_dir)
     assert e["checks"][0]["value"] == 1e-7
 

@@ -21,20 +21,45 @@ OUTPUTS = ("ledger.parquet", "checks.parquet", "ledger.html", "front.html", "sum
 
 
 def build(out, claims_dir, tables, collected=None, scale="default", declared=DECLARED):
-    cfg = {"claims_dir": str(claims_dir), "scale": scale,
-           "collected_dir": str(collected or out / "no-collected")}
-    return main(["ledger", "build", "--config", json.dumps(cfg), "--declared", json.dumps(declared),
-                 "--results", *map(str, tables), "--output", str(out / "ledger.parquet"),
-                 "--checks", str(out / "checks.parquet"), "--html", str(out / "ledger.html"),
-                 "--front", str(out / "front.html"), "--summary-figure", str(out / "summary.png")])
+    cfg = {
+        "claims_dir": str(claims_dir),
+        "scale": scale,
+        "collected_dir": str(collected or out / "no-collected"),
+    }
+    return main(
+        [
+            "ledger",
+            "build",
+            "--config",
+            json.dumps(cfg),
+            "--declared",
+            json.dumps(declared),
+            "--results",
+            *map(str, tables),
+            "--output",
+            str(out / "ledger.parquet"),
+            "--checks",
+            str(out / "checks.parquet"),
+            "--html",
+            str(out / "ledger.html"),
+            "--front",
+            str(out / "front.html"),
+            "--summary-figure",
+            str(out / "summary.png"),
+        ]
+    )
 
 
 @pytest.fixture
 def gumbel(claims_dir, tmp_path):
     write_claims(claims_dir, [entry(evidence=["results/est/e2_1.png"], author="exact")])
-    return results_table(tmp_path / "gumbel.parquet",
-                         [{"experiment": "E2.1", "seed": s, "metric": "p_value", "value": v}
-                          for s, v in enumerate([0.3, 0.2, 0.6])])
+    return results_table(
+        tmp_path / "gumbel.parquet",
+        [
+            {"experiment": "E2.1", "seed": s, "metric": "p_value", "value": v}
+            for s, v in enumerate([0.3, 0.2, 0.6])
+        ],
+    )
 
 
 def test_build_writes_every_id_with_provenance(tmp_path, claims_dir, gumbel):
@@ -70,7 +95,9 @@ def test_results_table_missing_a_column(tmp_path, claims_dir, gumbel, capsys):
 
 
 def test_unknown_metric_exits_2_naming_the_entry(tmp_path, claims_dir, gumbel, capsys):
-    write_claims(claims_dir, [entry(checks=[check(select={"experiment": "E2.1", "metric": "pvalue"})])])
+    write_claims(
+        claims_dir, [entry(checks=[check(select={"experiment": "E2.1", "metric": "pvalue"})])]
+    )
     out = tmp_path / "out"
     assert build(out, claims_dir, [gumbel]) == 2
     err = capsys.readouterr().err
@@ -88,14 +115,29 @@ def test_duplicate_id_exits_2(tmp_path, claims_dir, gumbel, capsys):
 
 def test_diff_reports_moves_against_the_seed_band(tmp_path, claims_dir, gumbel, capsys):
     assert build(tmp_path / "old", claims_dir, [gumbel]) == 0
-    moved = results_table(tmp_path / "moved.parquet",
-                          [{"experiment": "E2.1", "seed": s, "metric": "p_value", "value": v}
-                           for s, v in enumerate([0.005, 0.2, 0.6])])
+    moved = results_table(
+        tmp_path / "moved.parquet",
+        [
+            {"experiment": "E2.1", "seed": s, "metric": "p_value", "value": v}
+            for s, v in enumerate([0.005, 0.2, 0.6])
+        ],
+    )
     assert build(tmp_path / "new", claims_dir, [moved]) == 0
     capsys.readouterr()
     out = tmp_path / "diff.parquet"
-    assert main(["ledger", "diff", str(tmp_path / "old/ledger.parquet"),
-                 str(tmp_path / "new/ledger.parquet"), "--output", str(out)]) == 0
+    assert (
+        main(
+            [
+                "ledger",
+                "diff",
+                str(tmp_path / "old/ledger.parquet"),
+                str(tmp_path / "new/ledger.parquet"),
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "2 rows moved" in printed and "E2.1" in printed
     diff = pd.read_parquet(out)
@@ -105,8 +147,17 @@ def test_diff_reports_moves_against_the_seed_band(tmp_path, claims_dir, gumbel, 
     assert (value["old_value"], value["new_value"]) == (0.2, 0.005)
     assert value["band_width"] == pytest.approx(0.6 - 0.005)  # the wider band: the new one
     assert value["delta_in_bands"] == pytest.approx(0.195 / 0.595)
-    assert main(["ledger", "diff", str(tmp_path / "old/ledger.parquet"),
-                 str(tmp_path / "old/ledger.parquet")]) == 0
+    assert (
+        main(
+            [
+                "ledger",
+                "diff",
+                str(tmp_path / "old/ledger.parquet"),
+                str(tmp_path / "old/ledger.parquet"),
+            ]
+        )
+        == 0
+    )
     assert "0 rows moved" in capsys.readouterr().out
 
 
@@ -118,29 +169,65 @@ def test_diff_refuses_an_older_ledger(tmp_path, claims_dir, gumbel, capsys):
         table = pq.read_table(tmp_path / "new" / name)
         meta = {k: v for k, v in table.schema.metadata.items() if b"ledger_schema_version" not in k}
         pq.write_table(table.replace_schema_metadata(meta), old / name)
-    assert main(["ledger", "diff", str(old / "ledger.parquet"),
-                 str(tmp_path / "new/ledger.parquet")]) == 2
+    assert (
+        main(["ledger", "diff", str(old / "ledger.parquet"), str(tmp_path / "new/ledger.parquet")])
+        == 2
+    )
     err = capsys.readouterr().err
     assert f"{old / 'ledger.parquet'}: ledger schema version missing (an older ledger)" in err
 
 
 def test_collect_keeps_provenance_and_reference_decides(tmp_path, claims_dir, gumbel):
     elsewhere = tmp_path / "gpu-box" / "results"
-    ref = results_table(elsewhere / "est" / "gumbel.parquet",
-                        [{"experiment": "E2.1", "metric": "p_value", "value": 0.001}])
+    ref = results_table(
+        elsewhere / "est" / "gumbel.parquet",
+        [{"experiment": "E2.1", "metric": "p_value", "value": 0.001}],
+    )
     pq.write_table(pa.table({"step": [1], "loss": [0.5]}), elsewhere / "est" / "train_log.parquet")
     collected = tmp_path / "reference"
-    assert main(["ledger", "collect", str(elsewhere), "--into", str(collected / "gpu-box"),
-                 "--label", "gpu-box", "--scale", "reference"]) == 0
+    assert (
+        main(
+            [
+                "ledger",
+                "collect",
+                str(elsewhere),
+                "--into",
+                str(collected / "gpu-box"),
+                "--label",
+                "gpu-box",
+                "--scale",
+                "reference",
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((collected / "gpu-box" / "manifest.json").read_text())
-    assert (manifest["label"], manifest["scale"], manifest["tables"]) == ("gpu-box", "reference", ["est/gumbel.parquet"])
+    assert (manifest["label"], manifest["scale"], manifest["tables"]) == (
+        "gpu-box",
+        "reference",
+        ["est/gumbel.parquet"],
+    )
     copied = collected / "gpu-box" / "est" / "gumbel.parquet"
     assert read_provenance(copied) == read_provenance(ref)
     # collecting the folder that holds the collected one does not take its tables twice
-    results_table(elsewhere / "other.parquet", [{"experiment": "E2.1", "metric": "p_value", "value": 1.0}])
+    results_table(
+        elsewhere / "other.parquet", [{"experiment": "E2.1", "metric": "p_value", "value": 1.0}]
+    )
     shutil.copytree(collected, elsewhere / "reference")
-    assert main(["ledger", "collect", str(elsewhere), "--into", str(tmp_path / "again"),
-                 "--label", "again"]) == 0
+    assert (
+        main(
+            [
+                "ledger",
+                "collect",
+                str(elsewhere),
+                "--into",
+                str(tmp_path / "again"),
+                "--label",
+                "again",
+            ]
+        )
+        == 0
+    )
     again = json.loads((tmp_path / "again" / "manifest.json").read_text())["tables"]
     assert again == ["est/gumbel.parquet", "other.parquet"]
     out = tmp_path / "out"
@@ -153,8 +240,20 @@ def test_collect_keeps_provenance_and_reference_decides(tmp_path, claims_dir, gu
 
 def test_collect_with_nothing_to_collect(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
-    assert main(["ledger", "collect", str(tmp_path / "empty"), "--into", str(tmp_path / "x"),
-                 "--label", "x"]) == 2
+    assert (
+        main(
+            [
+                "ledger",
+                "collect",
+                str(tmp_path / "empty"),
+                "--into",
+                str(tmp_path / "x"),
+                "--label",
+                "x",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "no results tables under" in err
     assert not (tmp_path / "x").exists()
@@ -162,12 +261,26 @@ def test_collect_with_nothing_to_collect(tmp_path, capsys):
 
 def test_diff_across_scales_compares_the_deciding_values(tmp_path, claims_dir, gumbel, capsys):
     assert build(tmp_path / "default", claims_dir, [gumbel]) == 0
-    ref = results_table(tmp_path / "ref.parquet", [{"experiment": "E2.1", "metric": "p_value", "value": 0.5}])
+    ref = results_table(
+        tmp_path / "ref.parquet", [{"experiment": "E2.1", "metric": "p_value", "value": 0.5}]
+    )
     assert build(tmp_path / "reference", claims_dir, [ref], scale="reference") == 0
     capsys.readouterr()
     out = tmp_path / "diff.parquet"
-    assert main(["ledger", "diff", str(tmp_path / "default/ledger.parquet"),
-                 str(tmp_path / "reference/ledger.parquet"), "--decided", "--output", str(out)]) == 0
+    assert (
+        main(
+            [
+                "ledger",
+                "diff",
+                str(tmp_path / "default/ledger.parquet"),
+                str(tmp_path / "reference/ledger.parquet"),
+                "--decided",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     diff = pd.read_parquet(out)
     assert diff[["scale", "old_value", "new_value"]].values.tolist() == [["decided", 0.2, 0.5]]
     assert diff["band_width"].iloc[0] == pytest.approx(0.4)  # the default run's 3 seeds
@@ -176,5 +289,8 @@ def test_diff_across_scales_compares_the_deciding_values(tmp_path, claims_dir, g
 def test_malformed_threshold_exits_2_naming_the_entry(tmp_path, claims_dir, gumbel, capsys):
     write_claims(claims_dir, [entry(checks=[check(op="between", value=[1.0, 0.0])])])
     assert build(tmp_path / "out", claims_dir, [gumbel]) == 2
-    assert "post2.yaml: entry E2.1, check 1 ('p-value'): between [1.0, 0.0] needs finite lo <= hi" in capsys.readouterr().err
+    assert (
+        "post2.yaml: entry E2.1, check 1 ('p-value'): between [1.0, 0.0] needs finite lo <= hi"
+        in capsys.readouterr().err
+    )
     _assert_nothing_written(tmp_path / "out")

@@ -16,7 +16,7 @@ import yaml
 from tests.ledger.conftest import REPO, check, entry, write_claims
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-TINY_SMK = '''
+TINY_SMK = """
 declare_results("results/tiny/gumbel.parquet", {"E2.1": ["p_value"]})
 
 
@@ -31,8 +31,8 @@ rule tiny_gumbel:
 
 
 FINAL_OUTPUTS.append("results/tiny/gumbel.parquet")
-'''
-SNAKEFILE = '''
+"""
+SNAKEFILE = """
 configfile: "config/config.yaml"
 
 
@@ -48,10 +48,19 @@ rule all:
     default_target: True
     input:
         get_final_outputs(),
-'''
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000"]
+"""
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--enable-logging=stderr",
+    "--v=0",
+    "--virtual-time-budget=5000",
+]
 
 
 def chromium() -> str:
@@ -81,8 +90,13 @@ def workflow(tmp_path):
 
 
 def snakemake(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, *args, "--cores", "1", "--configfile", "test-config.yaml"],
-                          cwd=root, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [*SNAKEMAKE, *args, "--cores", "1", "--configfile", "test-config.yaml"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def rendered(dom: str) -> str:
@@ -99,8 +113,12 @@ def test_report_opens_on_the_ledger_in_a_browser(workflow, tmp_path):
     assert report.returncode == 0, report.stderr[-3000:]
     page = (workflow / "results/report.html").as_uri()
     profile = tmp_path / "chromium-profile"
-    dom = subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page],
-                         capture_output=True, text=True, timeout=120)
+    dom = subprocess.run(
+        [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert dom.returncode == 0, dom.stderr[-3000:]
     assert "Uncaught" not in dom.stderr, [ln for ln in dom.stderr.splitlines() if "Uncaught" in ln]
     html = rendered(dom.stdout)
@@ -111,19 +129,37 @@ def test_report_opens_on_the_ledger_in_a_browser(workflow, tmp_path):
     assert "reproduced" in row and "p-value: 0.1 [seeds 0.1 – 0.3] &gt; 0.01 ✓" in row
     assert "not run: no entry yet" in re.search(r'data-id="E3\.1".*?</tr>', html, re.S).group(0)
     shot = tmp_path / "report.png"  # for people to look at: the report's first screen
-    subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--hide-scrollbars",
-                    "--window-size=1400,1000", f"--screenshot={shot}", page],
-                   capture_output=True, text=True, timeout=120, check=True)
+    subprocess.run(
+        [
+            exe,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            "--hide-scrollbars",
+            "--window-size=1400,1000",
+            f"--screenshot={shot}",
+            page,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert shot.read_bytes()[:4] == b"\x89PNG"
     print(f"report screenshot: {shot}")
 
 
 @pytest.mark.slow
 def test_an_unknown_metric_stops_the_workflow_before_the_dag(workflow):
-    write_claims(workflow / "claims", [entry(checks=[check(select={"experiment": "E2.1", "metric": "p_valu"})])])
+    write_claims(
+        workflow / "claims",
+        [entry(checks=[check(select={"experiment": "E2.1", "metric": "p_valu"})])],
+    )
     run = snakemake(workflow, "-n")
     assert run.returncode != 0
-    assert "entry E2.1, check 1 ('p-value'): metric ['p_valu'] of experiment E2.1 is in no declared" in run.stdout + run.stderr
+    assert (
+        "entry E2.1, check 1 ('p-value'): metric ['p_valu'] of experiment E2.1 is in no declared"
+        in run.stdout + run.stderr
+    )
 
 
 @pytest.mark.slow
@@ -134,7 +170,12 @@ def test_the_repository_claims_pass_the_dag_check_of_the_real_workflow(tmp_path)
     shutil.copy(REPO / "Snakefile", root / "Snakefile")
     for folder in ("workflow", "config", "pipeline", "claims"):
         shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    run = subprocess.run([*SNAKEMAKE, "-n", "--cores", "1", "results/ledger/ledger.parquet"],
-                         cwd=root, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [*SNAKEMAKE, "-n", "--cores", "1", "results/ledger/ledger.parquet"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     assert "ledger_build" in run.stdout

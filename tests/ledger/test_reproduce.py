@@ -15,12 +15,21 @@ from tests.ledger.conftest import REPO
 def test_make_reproduce_runs_each_reference_config_then_collects_it():
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    out = subprocess.run(["make", "-n", "reproduce", "STAMP="], cwd=REPO, capture_output=True,
-                         text=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        ["make", "-n", "reproduce", "STAMP="],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     lines = [ln for ln in out.splitlines() if "snakemake" in ln or "ledger collect" in ln]
     configs = re.findall(r"--configfile config/(\S+)", out)
     assert configs and all((REPO / "config" / c).is_file() for c in configs)
     for config in configs:
         run = next(i for i, ln in enumerate(lines) if f"config/{config}" in ln)
         assert "ledger collect results" in lines[run + 1] and "--scale reference" in lines[run + 1]
-    assert re.search(r"snakemake --cores \d+$", lines[-2]) and "--report results/report.html" in lines[-1]
+    assert (
+        re.search(r"snakemake --cores \d+$", lines[-2])
+        and "--report results/report.html" in lines[-1]
+    )

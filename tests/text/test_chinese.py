@@ -33,7 +33,9 @@ WIKI_XML = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" versi
 
 def _prepare(tmp_path, cfg, source):
     out = tmp_path / "out"
-    stats = prepare_corpus(cfg, source, out / "shards", out / "types.parquet", out / "stats.json", PROV)
+    stats = prepare_corpus(
+        cfg, source, out / "shards", out / "types.parquet", out / "stats.json", PROV
+    )
     docs = list(iter_token_lists(sorted((out / "shards").glob("*.parquet")), out / "types.parquet"))
     return stats, docs
 

@@ -14,9 +14,21 @@ CFG = json.dumps({"language": "en", "format": "plain", "shards": 1, "tokenizer":
 def _prepare(tmp_path, source, config=CFG, sha256=""):
     out = tmp_path / "out"
     return main(
-        ["text", "prepare-corpus", "--config", config, "--source", str(source), f"--sha256={sha256}",
-         "--shards-dir", str(out / "shards"), "--types", str(out / "types.parquet"),
-         "--stats", str(out / "stats.json")]
+        [
+            "text",
+            "prepare-corpus",
+            "--config",
+            config,
+            "--source",
+            str(source),
+            f"--sha256={sha256}",
+            "--shards-dir",
+            str(out / "shards"),
+            "--types",
+            str(out / "types.parquet"),
+            "--stats",
+            str(out / "stats.json"),
+        ]
     ), out
 
 
@@ -68,7 +80,11 @@ def test_empty_corpus(tmp_path, capfd):
 
 @pytest.mark.parametrize(
     "config,message",
-    [("{not json", "not valid JSON"), ('{"windw": 3}', "unknown key(s) windw"), ("[1]", "expected a JSON object")],
+    [
+        ("{not json", "not valid JSON"),
+        ('{"windw": 3}', "unknown key(s) windw"),
+        ("[1]", "expected a JSON object"),
+    ],
 )
 def test_malformed_config(tmp_path, capfd, config, message):
     src = tmp_path / "c.txt"
@@ -80,8 +96,22 @@ def test_malformed_config(tmp_path, capfd, config, message):
 
 def test_window_below_one_via_cli(tmp_path, capfd):
     rc = main(
-        ["text", "count-cooccurrences", "--config", '{"window": 0}', "--weighting", "unit",
-         "--shard", "s", "--types", "t", "--vocab", "v", "--output", str(tmp_path / "o.parquet")]
+        [
+            "text",
+            "count-cooccurrences",
+            "--config",
+            '{"window": 0}',
+            "--weighting",
+            "unit",
+            "--shard",
+            "s",
+            "--types",
+            "t",
+            "--vocab",
+            "v",
+            "--output",
+            str(tmp_path / "o.parquet"),
+        ]
     )
     assert rc == 2 and "cooccur.window" in capfd.readouterr().err
     assert not (tmp_path / "o.parquet").exists()

@@ -68,7 +68,15 @@ def test_unit_counts_by_hand(tmp_path):
 def test_harmonic_counts_by_hand(tmp_path):
     X, _ = _count(tmp_path, [["a", "b", "a", "c"]], window=2, weighting="harmonic")
     a, b, c = 0, 1, 2
-    assert X == {(a, a): 1.0, (a, b): 2.0, (a, c): 1.0, (b, a): 2.0, (b, c): 0.5, (c, a): 1.0, (c, b): 0.5}
+    assert X == {
+        (a, a): 1.0,
+        (a, b): 2.0,
+        (a, c): 1.0,
+        (b, a): 2.0,
+        (b, c): 0.5,
+        (c, a): 1.0,
+        (c, b): 0.5,
+    }
 
 
 def test_window_never_crosses_documents(tmp_path):
@@ -102,7 +110,9 @@ def test_equals_naive_count_on_random_corpus(tmp_path, monkeypatch, weighting, s
     if weighting == "unit":
         assert X == expected  # integers in float64: exact
     else:
-        np.testing.assert_allclose([X[k] for k in expected], list(expected.values()), rtol=1e-13, atol=0)
+        np.testing.assert_allclose(
+            [X[k] for k in expected], list(expected.values()), rtol=1e-13, atol=0
+        )
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -143,7 +153,9 @@ def test_spilling_under_a_tiny_budget_gives_the_same_counts(tmp_path, monkeypatc
         assert X == expected  # integers: exact
     else:  # spilled parts are rounded once each, then summed
         assert X.keys() == expected.keys()
-        np.testing.assert_allclose([X[k] for k in expected], list(expected.values()), rtol=1e-15, atol=0)
+        np.testing.assert_allclose(
+            [X[k] for k in expected], list(expected.values()), rtol=1e-15, atol=0
+        )
     ids, doc = _stream(docs, vocab)
     cfg = CooccurConfig(window=3, max_memory_mb=64)
     result = count_shard(ids, doc, 200, cfg, weighting, tmp_path / "p.parquet", PROV)
@@ -193,7 +205,9 @@ def test_window_below_one_is_rejected(window):
 def test_unknown_weighting_is_rejected(tmp_path):
     ids, doc = _stream([["a", "b"]], VOCAB)
     with pytest.raises(ValueError, match="weighting: expected one of"):
-        count_shard(ids, doc, len(VOCAB), CooccurConfig(window=2), "cubic", tmp_path / "p.parquet", PROV)
+        count_shard(
+            ids, doc, len(VOCAB), CooccurConfig(window=2), "cubic", tmp_path / "p.parquet", PROV
+        )
 
 
 def test_no_cooccurrences_is_an_error_and_leaves_no_table(tmp_path):

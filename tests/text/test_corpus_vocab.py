@@ -37,7 +37,9 @@ def test_prepare_corpus_round_trip(tmp_path):
     src.write_text("The cat sat.\nThe dog, 2 dogs!\n")
     cfg = CorpusConfig(language="en", format="plain", shards=1, tokenizer="text8")
     out = tmp_path / "out"
-    stats = prepare_corpus(cfg, src, out / "shards", out / "types.parquet", out / "stats.json", PROV)
+    stats = prepare_corpus(
+        cfg, src, out / "shards", out / "types.parquet", out / "stats.json", PROV
+    )
     assert stats["tokens"] == 7
     docs = list(iter_token_lists([out / "shards" / "shard-0.parquet"], out / "types.parquet"))
     assert docs == [["the", "cat", "sat"], ["the", "dog", "two", "dogs"]]
@@ -60,7 +62,9 @@ def test_vocabulary_order_ties_and_cut():
     assert vocab.column("id").to_pylist() == [0, 1, 2, 3]
     assert vocab.column("type_id").to_pylist() == [2, 1, 0, 4]
     assert type_to_vocab_map(vocab, 5).tolist() == [2, 1, 0, -1, 3]
-    assert build_vocabulary(types, VocabConfig(min_count=1, max_size=2)).column("token").to_pylist() == ["z", "a"]
+    assert build_vocabulary(types, VocabConfig(min_count=1, max_size=2)).column(
+        "token"
+    ).to_pylist() == ["z", "a"]
 
 
 def test_vocabulary_emptied_by_min_count_names_the_key():
@@ -77,7 +81,11 @@ def test_shard_is_readable_by_arrow(tmp_path):
 @pytest.mark.parametrize(
     "fmt,content,why",
     [
-        ("wikiextractor", "just some text\nwithout doc blocks\n", r"no <doc \.\.\.> \.\.\. </doc> block"),
+        (
+            "wikiextractor",
+            "just some text\nwithout doc blocks\n",
+            r"no <doc \.\.\.> \.\.\. </doc> block",
+        ),
         ("tsv", "no tab here\nnor here\n", r"no id<TAB>text line"),
         ("plain", "\n\n   \n", r"no non-blank line"),
         ("plain", "!!! ???\n-- ..\n", r"all 2 document\(s\) were empty after the text8 tokeniser"),
@@ -88,8 +96,19 @@ def test_empty_corpus_names_the_file_and_why(tmp_path, fmt, content, why):
     src.write_text(content)
     cfg = CorpusConfig(format=fmt, shards=1)
     out = tmp_path / "out"
-    with pytest.raises(DataError, match=rf"c.txt: the corpus produced no tokens: {why}.*text.corpora.tiny.format = {fmt}"):
-        prepare_corpus(cfg, src, out / "shards", out / "types.parquet", out / "stats.json", PROV, name="text.corpora.tiny")
+    with pytest.raises(
+        DataError,
+        match=rf"c.txt: the corpus produced no tokens: {why}.*text.corpora.tiny.format = {fmt}",
+    ):
+        prepare_corpus(
+            cfg,
+            src,
+            out / "shards",
+            out / "types.parquet",
+            out / "stats.json",
+            PROV,
+            name="text.corpora.tiny",
+        )
     assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))
 
 
@@ -98,10 +117,23 @@ def test_bad_byte_share_key_and_config_range(tmp_path):
     src.write_bytes(b"good words here\nbad \xff\xfe\n")
     cfg = CorpusConfig(format="plain", shards=1)
     out = tmp_path / "out"
-    with pytest.raises(DataError, match=r"c.txt: 2 undecodable .* exceed text.corpora.tiny.max_bad_byte_fraction = 0.01"):
-        prepare_corpus(cfg, src, out / "shards", out / "types.parquet", out / "stats.json", PROV, name="text.corpora.tiny")
+    with pytest.raises(
+        DataError,
+        match=r"c.txt: 2 undecodable .* exceed text.corpora.tiny.max_bad_byte_fraction = 0.01",
+    ):
+        prepare_corpus(
+            cfg,
+            src,
+            out / "shards",
+            out / "types.parquet",
+            out / "stats.json",
+            PROV,
+            name="text.corpora.tiny",
+        )
     relaxed = CorpusConfig(format="plain", shards=1, max_bad_byte_fraction=0.2)
-    stats = prepare_corpus(relaxed, src, out / "shards", out / "types.parquet", out / "stats.json", PROV)
+    stats = prepare_corpus(
+        relaxed, src, out / "shards", out / "types.parquet", out / "stats.json", PROV
+    )
     assert stats["replaced_bytes"] == 2
     with pytest.raises(ValueError, match="max_bad_byte_fraction"):
         CorpusConfig(max_bad_byte_fraction=1.5)

@@ -15,7 +15,9 @@ def test_plain_skips_blank_lines(tmp_path):
     assert [d.strip() for d in read_documents(p, "plain")] == ["one doc", "second doc"]
 
 
-@pytest.mark.parametrize("opener,suffix", [(bz2.open, ".bz2"), (gzip.open, ".gz"), (lzma.open, ".xz")])
+@pytest.mark.parametrize(
+    "opener,suffix", [(bz2.open, ".bz2"), (gzip.open, ".gz"), (lzma.open, ".xz")]
+)
 def test_compressed_plain(tmp_path, opener, suffix):
     p = tmp_path / f"c.txt{suffix}"
     with opener(p, "wt", encoding="utf-8") as f:
@@ -36,7 +38,9 @@ def test_wikiextractor_directory(tmp_path):
     (tmp_path / "AA" / "wiki_00").write_text(
         '<doc id="1" url="u" title="T1">\nT1\n\nBody one.\n</doc>\n<doc id="2" url="u" title="T2">\nT2\nBody two.\n</doc>\n'
     )
-    (tmp_path / "AA" / "wiki_01").write_text('<doc id="3" url="u" title="T3">\nT3\nBody three.\n</doc>\n')
+    (tmp_path / "AA" / "wiki_01").write_text(
+        '<doc id="3" url="u" title="T3">\nT3\nBody three.\n</doc>\n'
+    )
     docs = [d.split() for d in read_documents(tmp_path, "wikiextractor")]
     assert docs == [["T1", "Body", "one."], ["T2", "Body", "two."], ["T3", "Body", "three."]]
 
@@ -63,8 +67,11 @@ def test_non_utf8_bytes_are_replaced_and_counted(tmp_path):
 def test_too_many_undecodable_bytes_name_file_share_and_key(tmp_path):
     p = tmp_path / "c.txt"
     p.write_bytes(b"good line\nbad \xff\xfe bytes\n")  # 2 of 23 bytes: 8.7 %
-    with pytest.raises(DataError, match=r"c.txt: 2 undecodable and 0 NUL bytes of 23 \(8.7%\) exceed "
-                       r"text.corpora.tiny.max_bad_byte_fraction = 0.01"):
+    with pytest.raises(
+        DataError,
+        match=r"c.txt: 2 undecodable and 0 NUL bytes of 23 \(8.7%\) exceed "
+        r"text.corpora.tiny.max_bad_byte_fraction = 0.01",
+    ):
         list(read_documents(p, "plain", key="text.corpora.tiny.max_bad_byte_fraction"))
 
 
@@ -72,7 +79,10 @@ def test_too_many_undecodable_bytes_name_file_share_and_key(tmp_path):
 def test_random_bytes_are_not_a_corpus(tmp_path, fmt):
     p = tmp_path / "random.bin"
     p.write_bytes(np.random.default_rng(0).integers(1, 256, 20_000, dtype=np.uint8).tobytes())
-    with pytest.raises(DataError, match=r"random.bin: \d+ undecodable and \d+ NUL bytes of 20000 \(\d+\.\d%\) exceed"):
+    with pytest.raises(
+        DataError,
+        match=r"random.bin: \d+ undecodable and \d+ NUL bytes of 20000 \(\d+\.\d%\) exceed",
+    ):
         list(read_documents(p, fmt))
 
 
@@ -81,7 +91,10 @@ def test_utf16_and_utf32_text_is_refused(tmp_path, encoding):
     p = tmp_path / "wide.txt.gz"
     p.write_bytes(gzip.compress("one document\nanother one\n".encode(encoding)))
     # With a byte-order mark the encoding is named; without one, the NUL bytes give it away.
-    with pytest.raises(DataError, match=r"wide.txt.gz: (starts with a UTF-(16|32)(LE|BE) byte-order mark|\d+ NUL bytes)"):
+    with pytest.raises(
+        DataError,
+        match=r"wide.txt.gz: (starts with a UTF-(16|32)(LE|BE) byte-order mark|\d+ NUL bytes)",
+    ):
         list(read_documents(p, "plain"))
 
 
@@ -114,6 +127,8 @@ def test_unknown_format(tmp_path):
 def test_wiki_xml_reads_gensim_bundled_dump():
     from gensim.test.utils import datapath
 
-    docs = read_documents(datapath("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"), "wiki_xml")
+    docs = read_documents(
+        datapath("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"), "wiki_xml"
+    )
     first = next(iter(docs))
     assert isinstance(first, str) and first

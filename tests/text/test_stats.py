@@ -17,7 +17,22 @@ def test_tables_are_tidy():
     values = dict(zip(t["metric"], t["value"], strict=True))
     assert values["vocabulary size"] == 2 and values["in-vocabulary tokens"] == 7
     assert values["in-vocabulary share of tokens"] == 0.7
-    c = cooccurrence_table("c", "unit", 2, {"vocab_size": 3, "nnz": 7, "density": 7 / 9, "total": 10.0,
-                                            "offdiagonal_total": 8.0, "diagonal_total": 2.0})
-    assert list(c.columns) == COLUMNS and set(c.method) == {"cooccur_unit"} and (t.method == "corpus").all()
+    c = cooccurrence_table(
+        "c",
+        "unit",
+        2,
+        {
+            "vocab_size": 3,
+            "nnz": 7,
+            "density": 7 / 9,
+            "total": 10.0,
+            "offdiagonal_total": 8.0,
+            "diagonal_total": 2.0,
+        },
+    )
+    assert (
+        list(c.columns) == COLUMNS
+        and set(c.method) == {"cooccur_unit"}
+        and (t.method == "corpus").all()
+    )
     assert dict(zip(c["metric"], c["value"], strict=True))["non-zeros"] == 7

@@ -6,7 +6,18 @@ from pipeline.text.tokenize import make_tokenizer, segment_zh, tokenize_en, toke
 def test_text8_cleaning_by_hand():
     text = "Anarchism (from Greek: ἀναρχία) began in 1840, Café-au-lait!"
     assert tokenize_text8(text) == [
-        "anarchism", "from", "greek", "began", "in", "one", "eight", "four", "zero", "caf", "au", "lait",
+        "anarchism",
+        "from",
+        "greek",
+        "began",
+        "in",
+        "one",
+        "eight",
+        "four",
+        "zero",
+        "caf",
+        "au",
+        "lait",
     ]
 
 

@@ -16,11 +16,15 @@ def declared(vec: dict) -> set[tuple[str, str]]:
             break
         end += 1
     captured = {}
-    namespace = {"VEC": vec, "VEC_CORPUS": "c",
-                 "declare_results": lambda path, produces: captured.update(produces)}
+    namespace = {
+        "VEC": vec,
+        "VEC_CORPUS": "c",
+        "declare_results": lambda path, produces: captured.update(produces),
+    }
     exec(compile(text[start : end + 1], str(SMK), "eval"), namespace)  # noqa: S102
     return {(e, m) for e, metrics in captured.items() for m in metrics}
 
 
-DECLARED = declared({"evaluate": {"analogies": [], "similarity": []},
-                     "examples": {"context_sizes": [20, 5]}})
+DECLARED = declared(
+    {"evaluate": {"analogies": [], "similarity": []}, "examples": {"context_sizes": [20, 5]}}
+)

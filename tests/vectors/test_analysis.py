@@ -64,17 +64,23 @@ def test_function_words_by_stop_list_and_jieba_tags():
 
 def _zh_vectors(words):
     rng = np.random.default_rng(0)
-    return to_keyed_vectors(words, np.arange(len(words), 0, -1) * 10, rng.normal(size=(len(words), 4)))
+    return to_keyed_vectors(
+        words, np.arange(len(words), 0, -1) * 10, rng.normal(size=(len(words), 4))
+    )
 
 
 def test_author_query_with_a_word_outside_the_vocabulary_is_reported_not_a_crash():
     kv = _zh_vectors(["机场", "火车", "飞机", "火车站", "北京", "英国"])
-    rows = analysis.analogy_scores(kv, [["机场", "火车", "飞机"], ["北京", "英国", "中国"], ["a", "b", "c"]])
+    rows = analysis.analogy_scores(
+        kv, [["机场", "火车", "飞机"], ["北京", "英国", "中国"], ["a", "b", "c"]]
+    )
     by = {(r.get("section"), r["metric"]): r["value"] for r in rows}
     assert by[("北京+英国-中国", "query_words_missing")] == 1  # 中国 is not in the vocabulary
     assert by[(None, "author_queries")] == 2  # the third query is not the author's
     assert by[(None, "author_queries_missing_words")] == 1
-    assert by[(None, "author_first_in_top6_count")] == by[("机场+火车-飞机", "author_first_in_top6")]
+    assert (
+        by[(None, "author_first_in_top6_count")] == by[("机场+火车-飞机", "author_first_in_top6")]
+    )
 
 
 def test_keyword_sentence_that_segments_to_nothing_is_counted():

@@ -252,53 +252,129 @@ def vectors(verb, config=None, **args):
 def test_analyses_and_summary(trained, text_dir, tmp_path):
     methods = ["simpler_glove_trunc", "simpler_glove_notrunc", "glove"]
     kvs = [str(trained / f"{m}.kv") for m in methods]
-    assert vectors("analyse-norms", {"rank_range": [10, 40], "top_frequent": 5}, corpus="tiny",
-                   methods=methods, vectors=kvs, output=tmp_path / "norms.parquet",
-                   smallest=tmp_path / "s.parquet", smallest_tsv=tmp_path / "s.tsv",
-                   figure=tmp_path / "n.png") == 0
+    assert (
+        vectors(
+            "analyse-norms",
+            {"rank_range": [10, 40], "top_frequent": 5},
+            corpus="tiny",
+            methods=methods,
+            vectors=kvs,
+            output=tmp_path / "norms.parquet",
+            smallest=tmp_path / "s.parquet",
+            smallest_tsv=tmp_path / "s.tsv",
+            figure=tmp_path / "n.png",
+        )
+        == 0
+    )
     norms = pd.read_parquet(tmp_path / "norms.parquet")
-    assert set(norms["metric"]) == {
-        "spearman_sqnorm_vs_neglogp", "stopword_norm_ratio", "function_word_share_smallest",
-        "norm_rank_top2_frequent"} and len(norms) == 12
-    assert vectors("check-ill-posedness", {"top_words": 20}, corpus="tiny",
-                   params=trained / "glove.pt", vocab=text_dir / "vocab.parquet",
-                   cooccur=text_dir / "cooccur/harmonic.parquet", output=tmp_path / "ill.parquet",
-                   figure=tmp_path / "ill.png") == 0
+    assert (
+        set(norms["metric"])
+        == {
+            "spearman_sqnorm_vs_neglogp",
+            "stopword_norm_ratio",
+            "function_word_share_smallest",
+            "norm_rank_top2_frequent",
+        }
+        and len(norms) == 12
+    )
+    assert (
+        vectors(
+            "check-ill-posedness",
+            {"top_words": 20},
+            corpus="tiny",
+            params=trained / "glove.pt",
+            vocab=text_dir / "vocab.parquet",
+            cooccur=text_dir / "cooccur/harmonic.parquet",
+            output=tmp_path / "ill.parquet",
+            figure=tmp_path / "ill.png",
+        )
+        == 0
+    )
     ill = pd.read_parquet(tmp_path / "ill.parquet")
     assert ill.loc[ill["metric"] == "relative_loss_change", "value"].max() < 1e-9
     cos = ill[ill["metric"] == "mean_pairwise_cosine"].sort_values("shift_norm")["value"].to_numpy()
     assert cos[-1] > 0.99 and cos[-1] > cos[0]
-    cfg = {"keyword_sentences": ["w00 w05 w07 w30", "zz yy"], "similar_queries": ["w03"],
-           "context_sizes": [20, 5], "analogy_queries": [["w00", "w01", "w02"]],
-           "tokenizer": "whitespace", "topn": 3}
-    assert vectors("find-examples", cfg, corpus="tiny", methods=methods, vectors=kvs,
-                   output=tmp_path / "ex.parquet", tsv=tmp_path / "ex.tsv",
-                   scores=tmp_path / "scores.parquet") == 0
+    cfg = {
+        "keyword_sentences": ["w00 w05 w07 w30", "zz yy"],
+        "similar_queries": ["w03"],
+        "context_sizes": [20, 5],
+        "analogy_queries": [["w00", "w01", "w02"]],
+        "tokenizer": "whitespace",
+        "topn": 3,
+    }
+    assert (
+        vectors(
+            "find-examples",
+            cfg,
+            corpus="tiny",
+            methods=methods,
+            vectors=kvs,
+            output=tmp_path / "ex.parquet",
+            tsv=tmp_path / "ex.tsv",
+            scores=tmp_path / "scores.parquet",
+        )
+        == 0
+    )
     ex = pd.read_parquet(tmp_path / "ex.parquet")
-    assert set(ex["kind"]) == {"keywords", "keywords_lowest", "similar_N20", "similar_N5",
-                               "analogy"}
+    assert set(ex["kind"]) == {
+        "keywords",
+        "keywords_lowest",
+        "similar_N20",
+        "similar_N5",
+        "analogy",
+    }
     scores = pd.read_parquet(tmp_path / "scores.parquet")
     # "zz yy" has no word of the vocabulary: counted, not a crash
     assert scores.loc[scores["metric"] == "keyword_sentences_empty", "value"].tolist() == [1] * 3
-    assert vectors("compare-adagrad", {"epochs": 2, "scale_words": 20},
-                   model_config='{"dim": 4, "batch_size": 256, "device": "cpu"}', corpus="tiny",
-                   vocab=text_dir / "vocab.parquet", cooccur=text_dir / "cooccur/unit.parquet",
-                   output=tmp_path / "ada.parquet", figure=tmp_path / "ada.png") == 0
+    assert (
+        vectors(
+            "compare-adagrad",
+            {"epochs": 2, "scale_words": 20},
+            model_config='{"dim": 4, "batch_size": 256, "device": "cpu"}',
+            corpus="tiny",
+            vocab=text_dir / "vocab.parquet",
+            cooccur=text_dir / "cooccur/unit.parquet",
+            output=tmp_path / "ada.parquet",
+            figure=tmp_path / "ada.png",
+        )
+        == 0
+    )
     ada = pd.read_parquet(tmp_path / "ada.parquet")
-    assert set(ada["method"]) == {"simpler_glove_standard", "simpler_glove_lagged",
-                                  "simpler_glove_adagrad_g1", "simpler_glove_adagrad_g0",
-                                  "simpler_glove_sgd"}
-    assert vectors("check-pmi-additivity", {"seeds": 2, "samples": 1000},
-                   output=tmp_path / "pmi.parquet") == 0
+    assert set(ada["method"]) == {
+        "simpler_glove_standard",
+        "simpler_glove_lagged",
+        "simpler_glove_adagrad_g1",
+        "simpler_glove_adagrad_g0",
+        "simpler_glove_sgd",
+    }
+    assert (
+        vectors(
+            "check-pmi-additivity", {"seeds": 2, "samples": 1000}, output=tmp_path / "pmi.parquet"
+        )
+        == 0
+    )
     histories = [trained / f"{m}.history.parquet" for m in methods]
-    tables = [tmp_path / n for n in ("norms.parquet", "ada.parquet", "ill.parquet",
-                                     "scores.parquet")]
-    assert vectors("summarize", corpus="tiny", tables=tables, histories=histories,
-                   checks=[tmp_path / "pmi.parquet"], output=tmp_path / "sum.parquet",
-                   tsv=tmp_path / "sum.tsv", figure=tmp_path / "loss.png",
-                   results=tmp_path / "results.parquet", html=tmp_path / "results.html") == 0
+    tables = [
+        tmp_path / n for n in ("norms.parquet", "ada.parquet", "ill.parquet", "scores.parquet")
+    ]
+    assert (
+        vectors(
+            "summarize",
+            corpus="tiny",
+            tables=tables,
+            histories=histories,
+            checks=[tmp_path / "pmi.parquet"],
+            output=tmp_path / "sum.parquet",
+            tsv=tmp_path / "sum.tsv",
+            figure=tmp_path / "loss.png",
+            results=tmp_path / "results.parquet",
+            html=tmp_path / "results.html",
+        )
+        == 0
+    )
     assert len(pd.read_parquet(tmp_path / "sum.parquet")) == len(norms) + len(ada) + len(ill) + len(
-        scores)
+        scores
+    )
     results = read_results(tmp_path / "results.parquet")
     assert DECLARED >= set(zip(results["experiment"], results["metric"], strict=True))
     assert {"E7.1", "E7.2", "E7.3", "E7.4", "E7.6", "E7.9", "C4"} <= set(results["experiment"])

@@ -73,6 +73,12 @@ def test_bilstm_over_frozen_vectors_learns_a_separable_task():
     assert lengths[-2:].tolist() == [1, 1] and (ids[-1] == len(kv)).all()  # padding only
     cfg = sentiment.ClassifierConfig(lstm_epochs=30, batch_size=32, lr=1e-2, lstm_hidden=16)
     tr, va = slice(0, 300), slice(300, 400)
-    out = sentiment.fit_bilstm(((ids[tr], lengths[tr]), (ids[va], lengths[va])), labels[tr],
-                               labels[va], vecs, cfg, random_state=0)
+    out = sentiment.fit_bilstm(
+        ((ids[tr], lengths[tr]), (ids[va], lengths[va])),
+        labels[tr],
+        labels[va],
+        vecs,
+        cfg,
+        random_state=0,
+    )
     assert out["bilstm_best_val_accuracy"] > 0.8

@@ -80,13 +80,19 @@ class Workflow:
         cmd = [*SNAKEMAKE, *targets, "--cores", "2", *args, "--configfile", "test-config.yaml"]
         proc = subprocess.run(cmd, cwd=self.root, capture_output=True, text=True, timeout=600)
         if check and proc.returncode != 0:
-            raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+            raise AssertionError(
+                f"snakemake failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+            )
         return proc
 
     def popen(self, *args: str) -> subprocess.Popen:
         cmd = [*SNAKEMAKE, *TARGETS, "--cores", "2", *args, "--configfile", "test-config.yaml"]
         return subprocess.Popen(
-            cmd, cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cmd,
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             start_new_session=True,
         )
 

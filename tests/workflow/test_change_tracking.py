@@ -17,7 +17,11 @@ ALL_TEXT = {
     "text_merge_cooccurrences": 2,
     "text_report_corpus": 1,
 }
-COUNTING_AND_DOWNSTREAM = {"text_count_cooccurrences": 4, "text_merge_cooccurrences": 2, "text_report_corpus": 1}
+COUNTING_AND_DOWNSTREAM = {
+    "text_count_cooccurrences": 4,
+    "text_merge_cooccurrences": 2,
+    "text_report_corpus": 1,
+}
 
 
 def test_full_run_then_nothing_to_do(workflow):
@@ -27,7 +31,14 @@ def test_full_run_then_nothing_to_do(workflow):
     proc = workflow.run()
     assert "Nothing to be done" in proc.stdout + proc.stderr
     prov = read_provenance(workflow.root / "results/text/tiny/cooccur/unit.parquet")
-    assert set(prov) >= {"git_commit", "git_dirty", "config_hash", "inputs_sha256", "library_versions", "device"}
+    assert set(prov) >= {
+        "git_commit",
+        "git_dirty",
+        "config_hash",
+        "inputs_sha256",
+        "library_versions",
+        "device",
+    }
     assert prov["device"] == "cpu"
     assert "scikit-learn" in prov["library_versions"] and "torch" in prov["library_versions"]
 
@@ -53,7 +64,9 @@ def test_module_edits_rerun_exactly_their_rules(workflow):
     workflow.run()
     with open(workflow.root / "pipeline/text/vocab.py", "a") as f:
         f.write("\n# an edit\n")
-    assert workflow.planned_jobs() == {k: v for k, v in ALL_TEXT.items() if k != "text_prepare_corpus"}
+    assert workflow.planned_jobs() == {
+        k: v for k, v in ALL_TEXT.items() if k != "text_prepare_corpus"
+    }
 
 
 def test_touching_a_module_without_editing_it_reruns_nothing(workflow):
@@ -75,7 +88,9 @@ def test_unknown_config_key_is_rejected_before_the_dag(workflow):
     workflow.write_config(cfg)
     proc = workflow.run("--dry-run", check=False)
     out = proc.stdout + proc.stderr
-    assert proc.returncode != 0 and "text.corpora.tiny.cooccur.windw: unknown key (allowed at" in out
+    assert (
+        proc.returncode != 0 and "text.corpora.tiny.cooccur.windw: unknown key (allowed at" in out
+    )
 
 
 def test_malformed_config_value_names_the_key(workflow):
@@ -83,20 +98,43 @@ def test_malformed_config_value_names_the_key(workflow):
     workflow.write_config(cfg)
     proc = workflow.run("--dry-run", check=False)
     out = proc.stdout + proc.stderr
-    assert proc.returncode != 0 and "text.corpora.tiny.cooccur.window = 0: expected a value in [1, 65535]" in out
+    assert (
+        proc.returncode != 0
+        and "text.corpora.tiny.cooccur.window = 0: expected a value in [1, 65535]" in out
+    )
 
 
 def test_unknown_top_level_section_is_rejected(workflow):
     workflow.write_config({"txt": {}})
     proc = workflow.run("--dry-run", check=False)
-    assert proc.returncode != 0 and "txt: unknown key (allowed at config:" in proc.stdout + proc.stderr
+    assert (
+        proc.returncode != 0 and "txt: unknown key (allowed at config:" in proc.stdout + proc.stderr
+    )
 
 
-IMAGE_TARGETS = ["results/images/tiny/vqvae/train_log.parquet", "results/images/tiny/data_summary.parquet"]
-TINY_IMAGES = {"images": {"datasets": {"tiny": {
-    "data": {"format": "sklearn_digits", "max_train": 200, "max_test": 40},
-    "vqvae": {"model": {"hidden": 8, "res_hidden": 4, "n_res": 1, "codebook_size": 8, "code_dim": 4},
-              "train": {"steps": 4, "batch_size": 32, "log_every": 2, "device": "cpu"}}}}}}
+IMAGE_TARGETS = [
+    "results/images/tiny/vqvae/train_log.parquet",
+    "results/images/tiny/data_summary.parquet",
+]
+TINY_IMAGES = {
+    "images": {
+        "datasets": {
+            "tiny": {
+                "data": {"format": "sklearn_digits", "max_train": 200, "max_test": 40},
+                "vqvae": {
+                    "model": {
+                        "hidden": 8,
+                        "res_hidden": 4,
+                        "n_res": 1,
+                        "codebook_size": 8,
+                        "code_dim": 4,
+                    },
+                    "train": {"steps": 4, "batch_size": 32, "log_every": 2, "device": "cpu"},
+                },
+            }
+        }
+    }
+}
 
 
 def test_a_new_model_module_reruns_nothing_that_exists(workflow):
@@ -136,8 +174,11 @@ def test_a_rebuilt_venv_does_not_rerun_the_default_corpus(workflow):
     target = ["results/text/enwiki-sample/types.parquet"]
     workflow.run(targets=target)
     spec = __import__("importlib").util.find_spec("gensim")
-    source = Path(spec.submodule_search_locations[0]) / "test/test_data" / default["corpora"][
-        "enwiki-sample"]["gensim_data"]
+    source = (
+        Path(spec.submodule_search_locations[0])
+        / "test/test_data"
+        / default["corpora"]["enwiki-sample"]["gensim_data"]
+    )
     before = source.stat()
     try:
         os.utime(source, (before.st_atime + 3600, before.st_mtime + 3600))  # "reinstalled"

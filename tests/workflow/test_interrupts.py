@@ -28,7 +28,9 @@ SLOW_JOB_LOG = "results/logs/text_prepare_corpus/tiny.log"
 @pytest.fixture(scope="module")
 def big_corpus(tmp_path_factory):
     # Large enough that preparing it takes seconds, so a signal lands mid-job.
-    return write_corpus(tmp_path_factory.mktemp("corpus") / "corpus.txt", n_docs=2000, words_per_doc=1500)
+    return write_corpus(
+        tmp_path_factory.mktemp("corpus") / "corpus.txt", n_docs=2000, words_per_doc=1500
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,9 @@ def _start_and_wait_for_job(wf):
         assert time.monotonic() < deadline, "the job never started"
         time.sleep(0.05)
     time.sleep(0.5)  # inside the job now: python started, reading the corpus
-    assert not (wf.root / "results/text/tiny/types.parquet").exists(), "job finished too fast for this test"
+    assert not (wf.root / "results/text/tiny/types.parquet").exists(), (
+        "job finished too fast for this test"
+    )
     return proc
 
 
@@ -78,7 +82,10 @@ def test_sigkill_mid_job_recovers_with_unlock_and_rerun_incomplete(tmp_path, big
     # A killed job's outputs are never taken as complete: snakemake refuses until told.
     refused = wf.run(check=False)
     assert refused.returncode != 0
-    assert "locked" in refused.stdout + refused.stderr or "incomplete" in refused.stdout + refused.stderr
+    assert (
+        "locked" in refused.stdout + refused.stderr
+        or "incomplete" in refused.stdout + refused.stderr
+    )
     wf.run("--unlock")
     wf.run("--rerun-incomplete")
     _assert_equal_to_reference(wf, reference)
@@ -109,8 +116,14 @@ KILL_RNG = np.random.default_rng(KILL_SEED)
 
 def _popen(wf, targets):
     cmd = [*SNAKEMAKE, *targets, "--cores", "2", "--configfile", "test-config.yaml"]
-    return subprocess.Popen(cmd, cwd=wf.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        cmd,
+        cwd=wf.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _kill_when(wf, proc, started, done, lo, hi):
@@ -145,18 +158,42 @@ def test_sigkill_mid_counting_at_a_random_point(tmp_path, big_corpus, reference)
     logs = wf.root / "results/logs/text_count_cooccurrences/tiny"
     parts = wf.root / "results/text/tiny/cooccur"
     proc = _popen(wf, TARGETS)
-    _kill_when(wf, proc, lambda: logs.is_dir() and any(logs.rglob("*.log")),
-               lambda: (parts / "unit.parquet").exists() and (parts / "harmonic.parquet").exists(), 0.0, 1.0)
+    _kill_when(
+        wf,
+        proc,
+        lambda: logs.is_dir() and any(logs.rglob("*.log")),
+        lambda: (parts / "unit.parquet").exists() and (parts / "harmonic.parquet").exists(),
+        0.0,
+        1.0,
+    )
     _assert_outputs_valid_or_absent(wf)
     _recover(wf, TARGETS)
     _assert_equal_to_reference(wf, reference)
 
 
-IMAGE_TARGETS = ["results/images/digits/classifier/model.pt", "results/images/digits/classifier/train_log.parquet"]
-IMAGE_CONFIG = {"images": {"datasets": {"digits": {"classifier": {
-    "model": {"width": 8, "feature_dim": 16},
-    "train": {"steps": 300, "batch_size": 32, "log_every": 10, "checkpoint_every": 10, "device": "cpu",
-              "ema_decay": 0.9}}}}}}
+IMAGE_TARGETS = [
+    "results/images/digits/classifier/model.pt",
+    "results/images/digits/classifier/train_log.parquet",
+]
+IMAGE_CONFIG = {
+    "images": {
+        "datasets": {
+            "digits": {
+                "classifier": {
+                    "model": {"width": 8, "feature_dim": 16},
+                    "train": {
+                        "steps": 300,
+                        "batch_size": 32,
+                        "log_every": 10,
+                        "checkpoint_every": 10,
+                        "device": "cpu",
+                        "ema_decay": 0.9,
+                    },
+                }
+            }
+        }
+    }
+}
 TIMING_METRICS = {"images_per_s"}
 
 

@@ -14,7 +14,9 @@ from tests.workflow.conftest import copy_workflow
 
 pytestmark = pytest.mark.slow
 
-SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")  # the console script, as the README runs it
+SNAKEMAKE = str(
+    Path(sys.executable).parent / "snakemake"
+)  # the console script, as the README runs it
 
 
 def _run(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -26,11 +28,15 @@ def root(tmp_path_factory):
     return copy_workflow(tmp_path_factory.mktemp("readme") / "wf")
 
 
-@pytest.mark.parametrize("args", [
-    ["-n"],
-    ["-n", "results/text/enwiki-sample/cooccur/unit.parquet"],
-    ["-n", "--until", "text_merge_cooccurrences"],
-], ids=["dry-run", "one-target", "until-rule"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-n"],
+        ["-n", "results/text/enwiki-sample/cooccur/unit.parquet"],
+        ["-n", "--until", "text_merge_cooccurrences"],
+    ],
+    ids=["dry-run", "one-target", "until-rule"],
+)
 def test_plain_commands_use_the_default_profile(root, args):
     proc = _run(root, *args)
     out = proc.stdout + proc.stderr

@@ -32,8 +32,13 @@ TARGETS = [
     "results/em/newton_gd/runs.parquet",
     "results/images/tiny/data_summary.parquet",
 ]
-TINY = {"images": {"datasets": {"tiny": {"data": {"format": "sklearn_digits", "max_train": 100,
-                                                  "max_test": 20}}}}}
+TINY = {
+    "images": {
+        "datasets": {
+            "tiny": {"data": {"format": "sklearn_digits", "max_train": 100, "max_test": 20}}
+        }
+    }
+}
 
 
 def slurm_up() -> bool:
@@ -61,9 +66,18 @@ def snakemake(root: Path, *args: str, slurm: bool) -> subprocess.CompletedProces
     cmd = [sys.executable, "-m", "snakemake", *TARGETS, "--configfile", "test-config.yaml", *args]
     if slurm:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGIN_DIR), env.get("PYTHONPATH")]))
-        cmd += ["--profile", str(REPO / "profiles/slurm"), "--slurm-keep-successful-logs",
-                "--slurm-init-seconds-before-status-checks", "1", "--slurm-no-account",
-                "--latency-wait", "5", "--set-resources", "images_prepare_dataset:gpu=1"]
+        cmd += [
+            "--profile",
+            str(REPO / "profiles/slurm"),
+            "--slurm-keep-successful-logs",
+            "--slurm-init-seconds-before-status-checks",
+            "1",
+            "--slurm-no-account",
+            "--latency-wait",
+            "5",
+            "--set-resources",
+            "images_prepare_dataset:gpu=1",
+        ]
     else:
         cmd += ["--cores", "2"]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env, timeout=900)
@@ -89,7 +103,9 @@ def test_workflow_runs_on_slurm_and_equals_a_local_run(slurm, tmp_path):
     assert len(job_ids) >= len(TARGETS) + 2, log[-3000:]  # every job went through sbatch
     shown = {}
     for job in job_ids:  # finished jobs stay known to the controller for MinJobAge (300 s)
-        out = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True).stdout
+        out = subprocess.run(
+            ["scontrol", "show", "job", job], capture_output=True, text=True
+        ).stdout
         assert "JobState=COMPLETED" in out, out
         shown[job] = out
     gres = [o for o in shown.values() if "images_prepare_dataset" in o or "gpu" in o.lower()]
@@ -100,6 +116,10 @@ def test_workflow_runs_on_slurm_and_equals_a_local_run(slurm, tmp_path):
         timing = [c for c in a.columns if c in ("seconds", "time_s")]
         if "metric" in a.columns:
             keep = ~a["metric"].astype(str).str.contains("second|_per_s|time")
-            a, b = a[keep].reset_index(drop=True), b[~b["metric"].astype(str).str.contains(
-                "second|_per_s|time")].reset_index(drop=True)
+            a, b = (
+                a[keep].reset_index(drop=True),
+                b[~b["metric"].astype(str).str.contains("second|_per_s|time")].reset_index(
+                    drop=True
+                ),
+            )
         pd.testing.assert_frame_equal(a.drop(columns=timing), b.drop(columns=timing), obj=target)

@@ -1,13 +1,15 @@
-# Shared helpers for every rule file: config validation, params, code inputs, targets.
+# Shared helpers of every domain: config validation, params, code inputs, targets.
 # Nothing here computes results; rules call `python -m pipeline <domain> <verb>`.
 import importlib.metadata
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
 from snakemake.exceptions import WorkflowError
+from snakemake.settings.types import DeploymentMethod
 from snakemake.logging import logger
 
 from pipeline.validation import ConfigError, unpinned_mirrors, validate_section
@@ -38,8 +40,19 @@ except ConfigError as _exc:
 for _warning in unpinned_mirrors(config):
     logger.warning(_warning)
 
-# The interpreter running snakemake runs the package too (the .venv made by `make setup`).
+# The interpreter running snakemake runs the package too (the .venv made by `make setup`). Rules
+# read it from the environment (PIPELINE_PYTHON, passed on to SLURM jobs by `envvars`); with
+# --sdm conda, each rule's conda env (workflow/envs/pipeline.yaml, CONDA_ENV) provides `python` instead.
 PY = sys.executable
+CONDA_ENV = "../envs/pipeline.yaml"
+_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+os.environ.update(PIPELINE_PYTHON="python" if _CONDA else PY)
+
+
+envvars:
+    "PIPELINE_PYTHON",
+
+
 PKG = Path(workflow.basedir) / "pipeline"
 # Core modules every verb imports; editing them reruns every rule.
 CORE_CODE = [

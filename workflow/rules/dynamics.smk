@@ -62,12 +62,14 @@ rule dynamics_dirac_gan:
         "results/logs/dynamics_dirac_gan/run.log",
     benchmark:
         "results/benchmarks/dynamics_dirac_gan/run.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         cfg=canon(DYN["dirac_gan"]),
         versions=DYN_LIBS,
     shell:
-        "{PY} -m pipeline dynamics dirac-gan --config {params.cfg:q} --output {output.table} "
+        "$PIPELINE_PYTHON -m pipeline dynamics dirac-gan --config {params.cfg:q} --output {output.table} "
         "--html {output.html} --norms {output.norms} --phase {output.phase} > {log} 2>&1"
 
 
@@ -89,12 +91,14 @@ rule dynamics_intermediate_variables:
         "results/logs/dynamics_intermediate_variables/run.log",
     benchmark:
         "results/benchmarks/dynamics_intermediate_variables/run.tsv"
+    conda:
+        CONDA_ENV
     threads: DYN["threads"]
     params:
         cfg=canon(DYN["intermediate_variables"]),
         versions=DYN_LIBS,
     shell:
-        "{PY} -m pipeline dynamics intermediate-variables --config {params.cfg:q} --data {input.data} "
+        "$PIPELINE_PYTHON -m pipeline dynamics intermediate-variables --config {params.cfg:q} --data {input.data} "
         "--threads {threads} --output {output.table} --html {output.html} > {log} 2>&1"
 
 
@@ -114,12 +118,14 @@ rule dynamics_ema_semantics:
         "results/logs/dynamics_ema_semantics/run.log",
     benchmark:
         "results/benchmarks/dynamics_ema_semantics/run.tsv"
+    conda:
+        CONDA_ENV
     threads: DYN["threads"]
     params:
         cfg=canon(DYN["ema_semantics"]),
         versions=DYN_LIBS,
     shell:
-        "{PY} -m pipeline dynamics ema-semantics --config {params.cfg:q} --data {input.data} "
+        "$PIPELINE_PYTHON -m pipeline dynamics ema-semantics --config {params.cfg:q} --data {input.data} "
         "--threads {threads} --output {output.table} --html {output.html} > {log} 2>&1"
 
 
@@ -142,6 +148,8 @@ rule dynamics_ema_benefit:
     wildcard_constraints:
         dataset=IMAGES_DATASET,
         seed=r"\d+",
+    conda:
+        CONDA_ENV
     threads: DYN["threads"]
     resources:
         gpu=int(DYN_EMA["device"] == "cuda"),
@@ -149,7 +157,7 @@ rule dynamics_ema_benefit:
         cfg=canon(DYN_EMA),
         versions=DYN_LIBS,
     shell:
-        "{PY} -m pipeline dynamics ema-benefit --config {params.cfg:q} --data {input.data} "
+        "$PIPELINE_PYTHON -m pipeline dynamics ema-benefit --config {params.cfg:q} --data {input.data} "
         "--seed {wildcards.seed} --threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -177,9 +185,11 @@ rule dynamics_plot_ema_benefit:
         f"results/logs/dynamics_plot_ema_benefit/{DYN_EMA['dataset']}.log",
     benchmark:
         f"results/benchmarks/dynamics_plot_ema_benefit/{DYN_EMA['dataset']}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     shell:
-        "{PY} -m pipeline dynamics plot-ema-benefit --inputs {input.tables} "
+        "$PIPELINE_PYTHON -m pipeline dynamics plot-ema-benefit --inputs {input.tables} "
         "--figure {output.figure} --output {output.table} --html {output.html} > {log} 2>&1"
 
 
@@ -198,12 +208,14 @@ rule dynamics_loader_safety:
         "results/logs/dynamics_loader_safety/run.log",
     benchmark:
         "results/benchmarks/dynamics_loader_safety/run.tsv"
+    conda:
+        CONDA_ENV
     threads: 2
     params:
         cfg=canon(DYN["loader_safety"]),
         versions=DYN_LIBS,
     shell:
-        "{PY} -m pipeline dynamics loader-safety --config {params.cfg:q} --output {output.table} "
+        "$PIPELINE_PYTHON -m pipeline dynamics loader-safety --config {params.cfg:q} --output {output.table} "
         "--html {output.html} > {log} 2>&1"
 
 

@@ -4,6 +4,10 @@
 # writes a results table (pipeline/tables.py), em_summarize combines them into
 # results/em/runs.parquet (the table the ledger reads) and seed bands, em_plot draws the figures.
 
+
+include: "em_functions.smk"
+
+
 EM = config["em"]
 EM_SEEDS = EM["seeds"]
 EM_FIGURES = [
@@ -43,11 +47,6 @@ EM_IDENTITIES = [
 EM_VERSIONS = lib_versions("numpy", "scipy", "scikit-learn", "torch", "gensim")
 
 
-def em_cfg(section):
-    """One run's config: its own section plus the shared backend and device."""
-    return canon({**EM[section], "backend": EM["backend"], "device": EM["device"]})
-
-
 rule em_gmm_synthetic:
     input:
         code=pkg_files(*EM_CODE, "em/gmm.py", "em/kmeans.py", "em/datasets.py"),
@@ -57,6 +56,8 @@ rule em_gmm_synthetic:
         "results/logs/em_gmm_synthetic/seed{seed}.log",
     benchmark:
         "results/benchmarks/em_gmm_synthetic/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
     threads: EM["threads"]
     resources:
         gpu=EM_GPU,
@@ -64,7 +65,7 @@ rule em_gmm_synthetic:
         cfg=em_cfg("gmm"),
         versions=EM_VERSIONS,
     shell:
-        "{PY} -m pipeline em gmm-synthetic --config {params.cfg:q} --seed {wildcards.seed} "
+        "$PIPELINE_PYTHON -m pipeline em gmm-synthetic --config {params.cfg:q} --seed {wildcards.seed} "
         "--threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -77,6 +78,8 @@ rule em_kmeans_blobs:
         "results/logs/em_kmeans_blobs/seed{seed}.log",
     benchmark:
         "results/benchmarks/em_kmeans_blobs/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
     threads: EM["threads"]
     resources:
         gpu=EM_GPU,
@@ -84,7 +87,7 @@ rule em_kmeans_blobs:
         cfg=em_cfg("kmeans"),
         versions=EM_VERSIONS,
     shell:
-        "{PY} -m pipeline em kmeans-blobs --config {params.cfg:q} --seed {wildcards.seed} "
+        "$PIPELINE_PYTHON -m pipeline em kmeans-blobs --config {params.cfg:q} --seed {wildcards.seed} "
         "--threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -97,6 +100,8 @@ rule em_soft_kmeans:
         "results/logs/em_soft_kmeans/seed{seed}.log",
     benchmark:
         "results/benchmarks/em_soft_kmeans/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
     threads: EM["threads"]
     resources:
         gpu=EM_GPU,
@@ -104,7 +109,7 @@ rule em_soft_kmeans:
         cfg=em_cfg("soft_kmeans"),
         versions=EM_VERSIONS,
     shell:
-        "{PY} -m pipeline em soft-kmeans --config {params.cfg:q} --seed {wildcards.seed} "
+        "$PIPELINE_PYTHON -m pipeline em soft-kmeans --config {params.cfg:q} --seed {wildcards.seed} "
         "--threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -117,6 +122,8 @@ rule em_plsa_synthetic:
         "results/logs/em_plsa_synthetic/seed{seed}.log",
     benchmark:
         "results/benchmarks/em_plsa_synthetic/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
     threads: EM["threads"]
     resources:
         gpu=EM_GPU,
@@ -124,7 +131,7 @@ rule em_plsa_synthetic:
         cfg=em_cfg("plsa"),
         versions=EM_VERSIONS,
     shell:
-        "{PY} -m pipeline em plsa-synthetic --config {params.cfg:q} --seed {wildcards.seed} "
+        "$PIPELINE_PYTHON -m pipeline em plsa-synthetic --config {params.cfg:q} --seed {wildcards.seed} "
         "--threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -137,6 +144,8 @@ rule em_real_data:
         "results/logs/em_real_data/seed{seed}.log",
     benchmark:
         "results/benchmarks/em_real_data/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
     threads: EM["threads"]
     resources:
         gpu=EM_GPU,
@@ -144,7 +153,7 @@ rule em_real_data:
         cfg=em_cfg("real_data"),
         versions=EM_VERSIONS,
     shell:
-        "{PY} -m pipeline em real-data --config {params.cfg:q} --seed {wildcards.seed} "
+        "$PIPELINE_PYTHON -m pipeline em real-data --config {params.cfg:q} --seed {wildcards.seed} "
         "--threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -157,6 +166,8 @@ rule em_plsa_corpus:
         "results/logs/em_plsa_corpus/seed{seed}.log",
     benchmark:
         "results/benchmarks/em_plsa_corpus/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
     threads: EM["threads"]
     resources:
         gpu=EM_GPU,
@@ -164,7 +175,7 @@ rule em_plsa_corpus:
         cfg=em_cfg("corpora"),
         versions=EM_VERSIONS,
     shell:
-        "{PY} -m pipeline em plsa-corpus --config {params.cfg:q} --seed {wildcards.seed} "
+        "$PIPELINE_PYTHON -m pipeline em plsa-corpus --config {params.cfg:q} --seed {wildcards.seed} "
         "--threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -177,12 +188,14 @@ rule em_newton_gd:
         "results/logs/em_newton_gd/runs.log",
     benchmark:
         "results/benchmarks/em_newton_gd/runs.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         cfg=canon({**EM["newton"], "backend": "numpy"}),
         versions=EM_VERSIONS,
     shell:
-        "{PY} -m pipeline em newton-gd --config {params.cfg:q} --threads {threads} "
+        "$PIPELINE_PYTHON -m pipeline em newton-gd --config {params.cfg:q} --threads {threads} "
         "--output {output} > {log} 2>&1"
 
 
@@ -195,6 +208,8 @@ rule em_gmm_half_steps:
         "results/logs/em_gmm_half_steps/runs.log",
     benchmark:
         "results/benchmarks/em_gmm_half_steps/runs.tsv"
+    conda:
+        CONDA_ENV
     threads: EM["threads"]
     resources:
         gpu=EM_GPU,
@@ -203,7 +218,7 @@ rule em_gmm_half_steps:
         seeds=EM_SEEDS,
         versions=EM_VERSIONS,
     shell:
-        "{PY} -m pipeline em gmm-half-steps --config {params.cfg:q} --seeds {params.seeds} "
+        "$PIPELINE_PYTHON -m pipeline em gmm-half-steps --config {params.cfg:q} --seeds {params.seeds} "
         "--threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -216,13 +231,15 @@ rule em_cross_entropy_identity:
         "results/logs/em_cross_entropy_identity/runs.log",
     benchmark:
         "results/benchmarks/em_cross_entropy_identity/runs.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         cfg=canon(EM["cross_entropy"]),
         seeds=EM_SEEDS,
         versions=EM_VERSIONS,
     shell:
-        "{PY} -m pipeline em cross-entropy-identity --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline em cross-entropy-identity --config {params.cfg:q} "
         "--seeds {params.seeds} --threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -235,13 +252,15 @@ rule em_plsa_surrogate:
         "results/logs/em_plsa_surrogate/runs.log",
     benchmark:
         "results/benchmarks/em_plsa_surrogate/runs.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         cfg=canon(EM["plsa_surrogate"]),
         seeds=EM_SEEDS,
         versions=EM_VERSIONS,
     shell:
-        "{PY} -m pipeline em plsa-surrogate --config {params.cfg:q} --seeds {params.seeds} "
+        "$PIPELINE_PYTHON -m pipeline em plsa-surrogate --config {params.cfg:q} --seeds {params.seeds} "
         "--threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -254,6 +273,8 @@ rule em_gmm_vs_soft_kmeans:
         "results/logs/em_gmm_vs_soft_kmeans/runs.log",
     benchmark:
         "results/benchmarks/em_gmm_vs_soft_kmeans/runs.tsv"
+    conda:
+        CONDA_ENV
     threads: EM["threads"]
     resources:
         gpu=EM_GPU,
@@ -262,7 +283,7 @@ rule em_gmm_vs_soft_kmeans:
         seeds=EM_SEEDS,
         versions=EM_VERSIONS,
     shell:
-        "{PY} -m pipeline em gmm-vs-soft-kmeans --config {params.cfg:q} --seeds {params.seeds} "
+        "$PIPELINE_PYTHON -m pipeline em gmm-vs-soft-kmeans --config {params.cfg:q} --seeds {params.seeds} "
         "--threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -286,11 +307,13 @@ rule em_summarize:
         "results/logs/em_summarize/summarize.log",
     benchmark:
         "results/benchmarks/em_summarize/summarize.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         cfg=canon({"seeds": EM_SEEDS}),
     shell:
-        "{PY} -m pipeline em summarize --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline em summarize --config {params.cfg:q} "
         "--inputs {input.runs} {input.newton} {input.identities} "
         "--runs-output {output.runs} --output {output.summary} --html {output.html} > {log} 2>&1"
 
@@ -311,9 +334,11 @@ rule em_plot:
         "results/logs/em_plot/{figure}.log",
     benchmark:
         "results/benchmarks/em_plot/{figure}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     shell:
-        "{PY} -m pipeline em plot --figure {wildcards.figure} --input {input.runs} "
+        "$PIPELINE_PYTHON -m pipeline em plot --figure {wildcards.figure} --input {input.runs} "
         "--output {output} > {log} 2>&1"
 
 

@@ -11,6 +11,10 @@
 # The CIFAR-10 entry (train.device: cuda) is left out of the CPU targets; on a GPU ask for
 # results/energy/image_ebm/cifar10/metrics.parquet (or `python -m pipeline energy gpu-check`).
 
+
+include: "energy_functions.smk"
+
+
 ENERGY = config["energy"]
 ENERGY_DATASETS = ENERGY["image_ebm"]["datasets"]
 ENERGY_SEEDS = ENERGY["image_ebm"]["seeds"]
@@ -53,22 +57,6 @@ ENERGY_VERSIONS = lib_versions("torch", "numpy", "scipy", "pandas")
 ENERGY_WILDCARD = "[A-Za-z0-9][A-Za-z0-9_-]*"
 
 
-def energy_image_cfg(wc):
-    return canon(ENERGY_DATASETS[wc.dataset])
-
-
-def energy_image_gpu(wc):
-    return int(ENERGY_DATASETS[wc.dataset].get("train", {}).get("device") == "cuda")
-
-
-def energy_models(wc):
-    return expand(
-        "results/energy/image_ebm/{dataset}/seed{seed}/model.pt",
-        dataset=wc.dataset,
-        seed=ENERGY_SEEDS,
-    )
-
-
 rule energy_langevin_densities:
     input:
         code=pkg_files(*ENERGY_CODE),
@@ -78,12 +66,14 @@ rule energy_langevin_densities:
         "results/logs/energy_langevin_densities/run.log",
     benchmark:
         "results/benchmarks/energy_langevin_densities/run.tsv"
+    conda:
+        CONDA_ENV
     threads: ENERGY["threads"]
     params:
         cfg=canon(ENERGY["langevin_densities"]),
         versions=ENERGY_VERSIONS,
     shell:
-        "{PY} -m pipeline energy langevin-densities --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline energy langevin-densities --config {params.cfg:q} "
         "--threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -96,12 +86,14 @@ rule energy_likelihood_gradient:
         "results/logs/energy_likelihood_gradient/run.log",
     benchmark:
         "results/benchmarks/energy_likelihood_gradient/run.tsv"
+    conda:
+        CONDA_ENV
     threads: ENERGY["threads"]
     params:
         cfg=canon(ENERGY["likelihood_gradient"]),
         versions=ENERGY_VERSIONS,
     shell:
-        "{PY} -m pipeline energy likelihood-gradient --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline energy likelihood-gradient --config {params.cfg:q} "
         "--threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -115,12 +107,14 @@ rule energy_toy_ebm:
         "results/logs/energy_toy_ebm/run.log",
     benchmark:
         "results/benchmarks/energy_toy_ebm/run.tsv"
+    conda:
+        CONDA_ENV
     threads: ENERGY["threads"]
     params:
         cfg=canon(ENERGY["toy"]),
         versions=ENERGY_VERSIONS,
     shell:
-        "{PY} -m pipeline energy toy-ebm --config {params.cfg:q} --threads {threads} "
+        "$PIPELINE_PYTHON -m pipeline energy toy-ebm --config {params.cfg:q} --threads {threads} "
         "--output {output.table} --samples {output.samples} > {log} 2>&1"
 
 
@@ -137,6 +131,8 @@ rule energy_train_image_ebm:
         "results/benchmarks/energy_train_image_ebm/{dataset}/seed{seed}.tsv"
     wildcard_constraints:
         dataset=ENERGY_WILDCARD,
+    conda:
+        CONDA_ENV
     threads: ENERGY["threads"]
     resources:
         gpu=energy_image_gpu,
@@ -144,7 +140,7 @@ rule energy_train_image_ebm:
         cfg=energy_image_cfg,
         versions=ENERGY_VERSIONS,
     shell:
-        "{PY} -m pipeline energy train-image-ebm --config {params.cfg:q} --dataset {wildcards.dataset} "
+        "$PIPELINE_PYTHON -m pipeline energy train-image-ebm --config {params.cfg:q} --dataset {wildcards.dataset} "
         "--seed {wildcards.seed} --threads {threads} --data {input.data} --output {output.model} "
         "--train-log {output.log} > {log} 2>&1"
 
@@ -164,6 +160,8 @@ rule energy_evaluate_image_ebm:
         "results/benchmarks/energy_evaluate_image_ebm/{dataset}.tsv"
     wildcard_constraints:
         dataset=ENERGY_WILDCARD,
+    conda:
+        CONDA_ENV
     threads: ENERGY["threads"]
     resources:
         gpu=energy_image_gpu,
@@ -171,7 +169,7 @@ rule energy_evaluate_image_ebm:
         cfg=energy_image_cfg,
         versions=ENERGY_VERSIONS,
     shell:
-        "{PY} -m pipeline energy evaluate-image-ebm --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline energy evaluate-image-ebm --config {params.cfg:q} "
         "--dataset {wildcards.dataset} --threads {threads} --data {input.data} "
         "--classifier {input.classifier} --models {input.models} --output {output.table} "
         "--samples {output.samples} > {log} 2>&1"
@@ -207,9 +205,11 @@ rule energy_summarize:
         "results/logs/energy_summarize/run.log",
     benchmark:
         "results/benchmarks/energy_summarize/run.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     shell:
-        "{PY} -m pipeline energy summarize --inputs {input.studies} {input.images} {input.logs} "
+        "$PIPELINE_PYTHON -m pipeline energy summarize --inputs {input.studies} {input.images} {input.logs} "
         "--output {output.table} --html {output.html} > {log} 2>&1"
 
 
@@ -231,9 +231,11 @@ rule energy_plot:
         "results/benchmarks/energy_plot/{figure}.tsv"
     wildcard_constraints:
         figure="|".join(ENERGY_FIGURES),
+    conda:
+        CONDA_ENV
     threads: 1
     shell:
-        "{PY} -m pipeline energy plot --figure {wildcards.figure} --input {input.table} "
+        "$PIPELINE_PYTHON -m pipeline energy plot --figure {wildcards.figure} --input {input.table} "
         "--output {output} > {log} 2>&1"
 
 
@@ -251,9 +253,11 @@ rule energy_plot_toy_samples:
         ),
     log:
         "results/logs/energy_plot_toy_samples/run.log",
+    conda:
+        CONDA_ENV
     threads: 1
     shell:
-        "{PY} -m pipeline energy plot-samples --kind toy --samples {input.samples} "
+        "$PIPELINE_PYTHON -m pipeline energy plot-samples --kind toy --samples {input.samples} "
         "--output {output} > {log} 2>&1"
 
 
@@ -273,9 +277,11 @@ rule energy_plot_image_samples:
         "results/logs/energy_plot_image_samples/{dataset}.log",
     wildcard_constraints:
         dataset=ENERGY_WILDCARD,
+    conda:
+        CONDA_ENV
     threads: 1
     shell:
-        "{PY} -m pipeline energy plot-samples --kind images --samples {input.samples} "
+        "$PIPELINE_PYTHON -m pipeline energy plot-samples --kind images --samples {input.samples} "
         "--output {output} > {log} 2>&1"
 
 

@@ -4,6 +4,10 @@
 # E2.5: the author's discrete VAE and its baselines per dataset and variant, on the images track's
 # data and classifier (results/images/{dataset}/).
 
+
+include: "estimators_functions.smk"
+
+
 EST = config["estimators"]
 EST_SEEDS = EST["seeds"]
 EST_STUDIES = {  # rule suffix -> (verb, config section)
@@ -37,21 +41,6 @@ EST_DVAE = EST["dvae"]["datasets"]
 EST_WILDCARD = "[A-Za-z0-9][A-Za-z0-9_-]*"
 
 
-def est_variant_cfg(wc):
-    return canon(EST_DVAE[wc.dataset]["variants"][wc.variant])
-
-
-def est_models(wc):
-    return {
-        v: f"results/estimators/{wc.dataset}/dvae/{v}/model.pt"
-        for v in EST_DVAE[wc.dataset]["variants"]
-    }
-
-
-def est_gpu(device):
-    return int(device == "cuda")
-
-
 rule estimators_gumbel_max:
     input:
         code=pkg_files(*EST_CODE, *EST_NUMERIC),
@@ -61,12 +50,14 @@ rule estimators_gumbel_max:
         "results/logs/estimators_gumbel_max/seed{seed}.log",
     benchmark:
         "results/benchmarks/estimators_gumbel_max/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
     threads: EST["threads"]
     params:
         cfg=canon(EST["gumbel_max"]),
         versions=EST_VERSIONS,
     shell:
-        "{PY} -m pipeline estimators gumbel-max --config {params.cfg:q} --seed {wildcards.seed} "
+        "$PIPELINE_PYTHON -m pipeline estimators gumbel-max --config {params.cfg:q} --seed {wildcards.seed} "
         "--threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -79,12 +70,14 @@ rule estimators_gumbel_softmax:
         "results/logs/estimators_gumbel_softmax/seed{seed}.log",
     benchmark:
         "results/benchmarks/estimators_gumbel_softmax/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
     threads: EST["threads"]
     params:
         cfg=canon(EST["gumbel_softmax"]),
         versions=EST_VERSIONS,
     shell:
-        "{PY} -m pipeline estimators gumbel-softmax --config {params.cfg:q} --seed {wildcards.seed} "
+        "$PIPELINE_PYTHON -m pipeline estimators gumbel-softmax --config {params.cfg:q} --seed {wildcards.seed} "
         "--threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -97,12 +90,14 @@ rule estimators_continuous_gradients:
         "results/logs/estimators_continuous_gradients/seed{seed}.log",
     benchmark:
         "results/benchmarks/estimators_continuous_gradients/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
     threads: EST["threads"]
     params:
         cfg=canon(EST["continuous"]),
         versions=EST_VERSIONS,
     shell:
-        "{PY} -m pipeline estimators continuous-gradients --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline estimators continuous-gradients --config {params.cfg:q} "
         "--seed {wildcards.seed} --threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -115,12 +110,14 @@ rule estimators_discrete_gradients:
         "results/logs/estimators_discrete_gradients/seed{seed}.log",
     benchmark:
         "results/benchmarks/estimators_discrete_gradients/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
     threads: EST["threads"]
     params:
         cfg=canon(EST["discrete"]),
         versions=EST_VERSIONS,
     shell:
-        "{PY} -m pipeline estimators discrete-gradients --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline estimators discrete-gradients --config {params.cfg:q} "
         "--seed {wildcards.seed} --threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -145,12 +142,14 @@ rule estimators_combine:
         "results/logs/estimators_combine/combine.log",
     benchmark:
         "results/benchmarks/estimators_combine/combine.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         cfg=canon({"seeds": EST_SEEDS}),
         versions=EST_VERSIONS,
     shell:
-        "{PY} -m pipeline estimators combine --config {params.cfg:q} --inputs {input.runs} "
+        "$PIPELINE_PYTHON -m pipeline estimators combine --config {params.cfg:q} --inputs {input.runs} "
         "--output {output.table} --html {output.html} > {log} 2>&1"
 
 
@@ -172,9 +171,11 @@ rule estimators_plot:
         "results/benchmarks/estimators_plot/{figure}.tsv"
     wildcard_constraints:
         figure="e2_[1-4]",
+    conda:
+        CONDA_ENV
     threads: 1
     shell:
-        "{PY} -m pipeline estimators plot --figure {wildcards.figure} --input {input.table} "
+        "$PIPELINE_PYTHON -m pipeline estimators plot --figure {wildcards.figure} --input {input.table} "
         "--output {output} > {log} 2>&1"
 
 
@@ -192,6 +193,8 @@ rule estimators_train_dvae:
     wildcard_constraints:
         dataset=EST_WILDCARD,
         variant=EST_WILDCARD,
+    conda:
+        CONDA_ENV
     threads: EST["threads"]
     resources:
         gpu=lambda wc: est_gpu(
@@ -201,7 +204,7 @@ rule estimators_train_dvae:
         cfg=est_variant_cfg,
         versions=EST_TORCH,
     shell:
-        "{PY} -m pipeline estimators train-dvae --config {params.cfg:q} --dataset {wildcards.dataset} "
+        "$PIPELINE_PYTHON -m pipeline estimators train-dvae --config {params.cfg:q} --dataset {wildcards.dataset} "
         "--variant {wildcards.variant} --threads {threads} --data {input.data} "
         "--output {output.model} --epochs-output {output.epochs} > {log} 2>&1"
 
@@ -228,6 +231,8 @@ rule estimators_evaluate_dvae:
         "results/benchmarks/estimators_evaluate_dvae/{dataset}.tsv"
     wildcard_constraints:
         dataset=EST_WILDCARD,
+    conda:
+        CONDA_ENV
     threads: EST["threads"]
     resources:
         gpu=lambda wc: est_gpu(EST_DVAE[wc.dataset]["evaluate"]["device"]),
@@ -236,7 +241,7 @@ rule estimators_evaluate_dvae:
         models=lambda wc: " ".join(f"{v}={p}" for v, p in est_models(wc).items()),
         versions=EST_TORCH,
     shell:
-        "{PY} -m pipeline estimators evaluate-dvae --config {params.cfg:q} --dataset {wildcards.dataset} "
+        "$PIPELINE_PYTHON -m pipeline estimators evaluate-dvae --config {params.cfg:q} --dataset {wildcards.dataset} "
         "--threads {threads} --data {input.data} --classifier {input.classifier} "
         "--models {params.models} --output {output.table} --samples {output.samples} "
         "--html {output.html} > {log} 2>&1"
@@ -271,9 +276,11 @@ rule estimators_plot_dvae:
         "results/benchmarks/estimators_plot_dvae/{dataset}.tsv"
     wildcard_constraints:
         dataset=EST_WILDCARD,
+    conda:
+        CONDA_ENV
     threads: 1
     shell:
-        "{PY} -m pipeline estimators plot-dvae --epochs {input.epochs} --samples {input.samples} "
+        "$PIPELINE_PYTHON -m pipeline estimators plot-dvae --epochs {input.epochs} --samples {input.samples} "
         "--elbo-figure {output.elbo} --samples-figure {output.samples} > {log} 2>&1"
 
 

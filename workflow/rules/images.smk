@@ -1,5 +1,10 @@
 # Images domain: dataset -> classifier (features for Frechet distances) and VQ-VAE -> code prior
 # -> evaluation -> figures (see pipeline/images/). One folder per dataset: results/images/{dataset}/.
+
+
+include: "images_functions.smk"
+
+
 IMAGES = config["images"]
 # Each rule lists only the modules it runs (a new model module reruns nothing that exists).
 IMAGES_CODE = [
@@ -10,32 +15,6 @@ IMAGES_CODE = [
 ]
 IMAGES_TRAIN_CODE = IMAGES_CODE + ENGINE_CODE
 IMAGES_LIBS = lib_versions("torch", "numpy", "scipy", "pillow", "pot", "scikit-learn")
-
-
-def get_images_section(wc, *keys):
-    """One dataset's sub-section, as the canonical JSON string a rule passes to its verb."""
-    section = IMAGES["datasets"][wc.dataset]
-    for key in keys:
-        section = section[key]
-    return canon(section)
-
-
-def get_images_gpu(wc, key):
-    """resources: gpu=1 only when the config asks for CUDA explicitly."""
-    section = IMAGES["datasets"][wc.dataset][key]
-    device = section["device"] if key == "evaluate" else section["train"]["device"]
-    return int(device == "cuda")
-
-
-def get_images_sources(wc):
-    """The mirror files a dataset reads (so that replacing one reruns the rule)."""
-    data = IMAGES["datasets"][wc.dataset]["data"]
-    if not data.get("local_mirror"):
-        return []
-    paths = [
-        Path(data["local_mirror"]) / name for name in data.get("files", {}).values()
-    ]
-    return [str(p) for p in paths if p.is_file()]
 
 
 # Per rule, not global: other domains may use a {dataset} wildcard of their own.
@@ -55,12 +34,14 @@ rule images_prepare_dataset:
         "results/benchmarks/images_prepare_dataset/{dataset}.tsv"
     wildcard_constraints:
         dataset=IMAGES_DATASET,
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         cfg=lambda wc: get_images_section(wc, "data"),
         versions=IMAGES_LIBS,
     shell:
-        "{PY} -m pipeline images prepare-dataset --config {params.cfg:q} --dataset {wildcards.dataset} "
+        "$PIPELINE_PYTHON -m pipeline images prepare-dataset --config {params.cfg:q} --dataset {wildcards.dataset} "
         "--download-dir resources/images/{wildcards.dataset} "
         "--output {output.data} --summary {output.summary} > {log} 2>&1"
 
@@ -78,6 +59,8 @@ rule images_train_classifier:
         "results/benchmarks/images_train_classifier/{dataset}.tsv"
     wildcard_constraints:
         dataset=IMAGES_DATASET,
+    conda:
+        CONDA_ENV
     threads: IMAGES["threads"]
     resources:
         gpu=lambda wc: get_images_gpu(wc, "classifier"),
@@ -85,7 +68,7 @@ rule images_train_classifier:
         cfg=lambda wc: get_images_section(wc, "classifier"),
         versions=IMAGES_LIBS,
     shell:
-        "{PY} -m pipeline images train-classifier --config {params.cfg:q} --dataset {wildcards.dataset} "
+        "$PIPELINE_PYTHON -m pipeline images train-classifier --config {params.cfg:q} --dataset {wildcards.dataset} "
         "--threads {threads} --data {input.data} --output {output.model} --train-log {output.log} > {log} 2>&1"
 
 
@@ -103,6 +86,8 @@ rule images_train_vqvae:
         "results/benchmarks/images_train_vqvae/{dataset}.tsv"
     wildcard_constraints:
         dataset=IMAGES_DATASET,
+    conda:
+        CONDA_ENV
     threads: IMAGES["threads"]
     resources:
         gpu=lambda wc: get_images_gpu(wc, "vqvae"),
@@ -110,7 +95,7 @@ rule images_train_vqvae:
         cfg=lambda wc: get_images_section(wc, "vqvae"),
         versions=IMAGES_LIBS,
     shell:
-        "{PY} -m pipeline images train-vqvae --config {params.cfg:q} --dataset {wildcards.dataset} "
+        "$PIPELINE_PYTHON -m pipeline images train-vqvae --config {params.cfg:q} --dataset {wildcards.dataset} "
         "--threads {threads} --data {input.data} --output {output.model} --train-log {output.log} "
         "--activations {output.activations} > {log} 2>&1"
 
@@ -129,6 +114,8 @@ rule images_train_prior:
         "results/benchmarks/images_train_prior/{dataset}.tsv"
     wildcard_constraints:
         dataset=IMAGES_DATASET,
+    conda:
+        CONDA_ENV
     threads: IMAGES["threads"]
     resources:
         gpu=lambda wc: get_images_gpu(wc, "prior"),
@@ -136,7 +123,7 @@ rule images_train_prior:
         cfg=lambda wc: get_images_section(wc, "prior"),
         versions=IMAGES_LIBS,
     shell:
-        "{PY} -m pipeline images train-prior --config {params.cfg:q} --dataset {wildcards.dataset} "
+        "$PIPELINE_PYTHON -m pipeline images train-prior --config {params.cfg:q} --dataset {wildcards.dataset} "
         "--threads {threads} --data {input.data} --vqvae {input.vqvae} --output {output.model} "
         "--train-log {output.log} > {log} 2>&1"
 
@@ -171,6 +158,8 @@ rule images_evaluate_vqvae:
         "results/benchmarks/images_evaluate_vqvae/{dataset}.tsv"
     wildcard_constraints:
         dataset=IMAGES_DATASET,
+    conda:
+        CONDA_ENV
     threads: IMAGES["threads"]
     resources:
         gpu=lambda wc: get_images_gpu(wc, "evaluate"),
@@ -178,7 +167,7 @@ rule images_evaluate_vqvae:
         cfg=lambda wc: get_images_section(wc, "evaluate"),
         versions=IMAGES_LIBS,
     shell:
-        "{PY} -m pipeline images evaluate-vqvae --config {params.cfg:q} --dataset {wildcards.dataset} "
+        "$PIPELINE_PYTHON -m pipeline images evaluate-vqvae --config {params.cfg:q} --dataset {wildcards.dataset} "
         "--threads {threads} --data {input.data} --vqvae {input.vqvae} --prior {input.prior} "
         "--classifier {input.classifier} --output {output.metrics} --samples {output.samples} "
         "--html {output.html} "
@@ -234,9 +223,11 @@ rule images_plot_vqvae:
         "results/benchmarks/images_plot_vqvae/{dataset}.tsv"
     wildcard_constraints:
         dataset=IMAGES_DATASET,
+    conda:
+        CONDA_ENV
     threads: 1
     shell:
-        "{PY} -m pipeline images plot-vqvae --samples {input.samples} --vqvae-log {input.vqvae_log} "
+        "$PIPELINE_PYTHON -m pipeline images plot-vqvae --samples {input.samples} --vqvae-log {input.vqvae_log} "
         "--prior-log {input.prior_log} --reconstructions {output.reconstructions} "
         "--samples-figure {output.samples} --codebook {output.codebook} --losses {output.losses} "
         "--activations {input.activations} --activations-figure {output.activations} "
@@ -325,12 +316,17 @@ IMAGES_STUDY_CODE = ["images/vqvae_studies.py", "images/evaluate.py", "images/me
                                    "images/vqvae.py", "images/figures.py"]  # fmt: skip
 IMAGES_ABLATION = IMAGES["ablation"]
 IMAGES_ABLATION_CELLS = [
-    f"K{k}_{c}" for k in IMAGES_ABLATION["codebook_sizes"] for c in IMAGES_ABLATION["codebooks"]
+    f"K{k}_{c}"
+    for k in IMAGES_ABLATION["codebook_sizes"]
+    for c in IMAGES_ABLATION["codebooks"]
 ]
 # The sweep's dataset must be one of the config's datasets; a config without it (a test's tiny
 # dataset, a reference config) runs no sweep, and says so.
 IMAGES_ABLATION_DATASET = IMAGES_ABLATION["dataset"]
-if IMAGES_ABLATION_DATASET is not None and IMAGES_ABLATION_DATASET not in IMAGES["datasets"]:
+if (
+    IMAGES_ABLATION_DATASET is not None
+    and IMAGES_ABLATION_DATASET not in IMAGES["datasets"]
+):
     logger.warning(
         f"images.ablation.dataset = {IMAGES_ABLATION_DATASET!r} is not one of images.datasets "
         f"({', '.join(IMAGES['datasets'])}): no E1.3 ablation sweep"
@@ -359,12 +355,14 @@ rule images_ste_checks:
         "results/logs/images_ste_checks/log.log",
     benchmark:
         "results/benchmarks/images_ste_checks/bench.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         cfg=canon(IMAGES["ste"]),
         versions=IMAGES_LIBS,
     shell:
-        "{PY} -m pipeline images ste-checks --config {params.cfg:q} --output {output.table} "
+        "$PIPELINE_PYTHON -m pipeline images ste-checks --config {params.cfg:q} --output {output.table} "
         "--html {output.html} > {log} 2>&1"
 
 
@@ -381,6 +379,8 @@ rule images_ablation_vqvae:
     wildcard_constraints:
         dataset=IMAGES_DATASET,
         cell="K[0-9]+_(loss|ema)",
+    conda:
+        CONDA_ENV
     threads: IMAGES["threads"]
     resources:
         gpu=lambda wc: get_images_gpu(wc, "vqvae"),
@@ -389,14 +389,17 @@ rule images_ablation_vqvae:
         base=lambda wc: get_images_section(wc, "vqvae"),
         versions=IMAGES_LIBS,
     shell:
-        "{PY} -m pipeline images ablation-vqvae --config {params.cfg:q} --base {params.base:q} "
+        "$PIPELINE_PYTHON -m pipeline images ablation-vqvae --config {params.cfg:q} --base {params.base:q} "
         "--dataset {wildcards.dataset} --cell {wildcards.cell} --threads {threads} "
         "--data {input.data} --output {output} > {log} 2>&1"
 
 
 rule images_plot_ablation:
     input:
-        tables=expand("results/images/{{dataset}}/ablation/{cell}.parquet", cell=IMAGES_ABLATION_CELLS),
+        tables=expand(
+            "results/images/{{dataset}}/ablation/{cell}.parquet",
+            cell=IMAGES_ABLATION_CELLS,
+        ),
         code=pkg_files("images/cli.py", "images/figures.py", "images/vqvae_studies.py"),
     output:
         figure=report(
@@ -419,11 +422,13 @@ rule images_plot_ablation:
         "results/benchmarks/images_plot_ablation/{dataset}.tsv"
     wildcard_constraints:
         dataset=IMAGES_DATASET,
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         cells=IMAGES_ABLATION_CELLS,
     shell:
-        "{PY} -m pipeline images plot-ablation --tables {input.tables} --cells {params.cells} "
+        "$PIPELINE_PYTHON -m pipeline images plot-ablation --tables {input.tables} --cells {params.cells} "
         "--figure {output.figure} --html {output.html} > {log} 2>&1"
 
 
@@ -431,7 +436,12 @@ rule images_train_pixelcnn:
     input:
         data="results/images/{dataset}/data.npz",
         vqvae="results/images/{dataset}/vqvae/model.pt",
-        code=pkg_files(*IMAGES_TRAIN_CODE, "images/vqvae.py", "images/prior.py", "images/pixelcnn.py"),
+        code=pkg_files(
+            *IMAGES_TRAIN_CODE,
+            "images/vqvae.py",
+            "images/prior.py",
+            "images/pixelcnn.py",
+        ),
     output:
         model="results/images/{dataset}/pixelcnn/model.pt",
         log="results/images/{dataset}/pixelcnn/train_log.parquet",
@@ -441,6 +451,8 @@ rule images_train_pixelcnn:
         "results/benchmarks/images_train_pixelcnn/{dataset}.tsv"
     wildcard_constraints:
         dataset=IMAGES_DATASET,
+    conda:
+        CONDA_ENV
     threads: IMAGES["threads"]
     resources:
         gpu=lambda wc: get_images_gpu(wc, "pixelcnn"),
@@ -448,7 +460,7 @@ rule images_train_pixelcnn:
         cfg=lambda wc: get_images_section(wc, "pixelcnn"),
         versions=IMAGES_LIBS,
     shell:
-        "{PY} -m pipeline images train-pixelcnn --config {params.cfg:q} --dataset {wildcards.dataset} "
+        "$PIPELINE_PYTHON -m pipeline images train-pixelcnn --config {params.cfg:q} --dataset {wildcards.dataset} "
         "--threads {threads} --data {input.data} --vqvae {input.vqvae} --output {output.model} "
         "--train-log {output.log} > {log} 2>&1"
 
@@ -482,14 +494,18 @@ rule images_compare_priors:
         "results/benchmarks/images_compare_priors/{dataset}.tsv"
     wildcard_constraints:
         dataset=IMAGES_DATASET,
+    conda:
+        CONDA_ENV
     threads: IMAGES["threads"]
     resources:
-        gpu=lambda wc: int(IMAGES["datasets"][wc.dataset]["compare_priors"]["device"] == "cuda"),
+        gpu=lambda wc: int(
+            IMAGES["datasets"][wc.dataset]["compare_priors"]["device"] == "cuda"
+        ),
     params:
         cfg=lambda wc: get_images_section(wc, "compare_priors"),
         versions=IMAGES_LIBS,
     shell:
-        "{PY} -m pipeline images compare-priors --config {params.cfg:q} --dataset {wildcards.dataset} "
+        "$PIPELINE_PYTHON -m pipeline images compare-priors --config {params.cfg:q} --dataset {wildcards.dataset} "
         "--threads {threads} --data {input.data} --vqvae {input.vqvae} --prior {input.prior} "
         "--pixelcnn {input.pixelcnn} --output {output.table} --html {output.html} "
         "--figure {output.figure} > {log} 2>&1"
@@ -515,12 +531,14 @@ rule images_interpolate_vqvae:
         "results/benchmarks/images_interpolate_vqvae/{dataset}.tsv"
     wildcard_constraints:
         dataset=IMAGES_DATASET,
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         cfg=lambda wc: get_images_section(wc, "interpolate"),
         versions=IMAGES_LIBS,
     shell:
-        "{PY} -m pipeline images interpolate-vqvae --config {params.cfg:q} --dataset {wildcards.dataset} "
+        "$PIPELINE_PYTHON -m pipeline images interpolate-vqvae --config {params.cfg:q} --dataset {wildcards.dataset} "
         "--data {input.data} --vqvae {input.vqvae} --output {output.table} --figure {output.figure} "
         "> {log} 2>&1"
 
@@ -543,8 +561,14 @@ for _name in IMAGES["datasets"]:
         f"results/images/{_name}/pixelcnn/train_log.parquet",
         {"pixelcnn": ["loss", "bits_per_code", "images_per_s"]},
     )
-    declare_results(f"results/images/{_name}/priors/metrics.parquet", {"E1.4": IMAGES_E1_METRICS["E1.4"]})
-    declare_results(f"results/images/{_name}/vqvae/interpolation.parquet", {"E1.5": ["codes_changed"]})
+    declare_results(
+        f"results/images/{_name}/priors/metrics.parquet",
+        {"E1.4": IMAGES_E1_METRICS["E1.4"]},
+    )
+    declare_results(
+        f"results/images/{_name}/vqvae/interpolation.parquet",
+        {"E1.5": ["codes_changed"]},
+    )
 if IMAGES_ABLATION_DATASET is not None:
     for _cell in IMAGES_ABLATION_CELLS:
         declare_results(

@@ -2,6 +2,11 @@
 # measured value and a verdict, built from every results table the other rule files declare
 # (declare_results in common.smk) and every collected results folder (results/reference/*/).
 # Included last, so RESULTS_TABLES is complete here.
+
+
+include: "ledger_functions.smk"
+
+
 import glob
 import importlib.util
 
@@ -20,30 +25,11 @@ LEDGER_CODE = [
 ]
 
 
-def _ledger_claims_module():
-    """pipeline/ledger/claims.py of this workflow's copy (needs only yaml and jsonschema)."""
-    spec = importlib.util.spec_from_file_location(
-        "ledger_claims", PKG / "ledger" / "claims.py"
-    )
-    claims = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(claims)
-    return claims
-
-
 # Before the DAG is built: a claims file with a duplicate id, a malformed threshold or a metric
 # that no declared results table holds stops the workflow here, naming the entry.
 _claims = _ledger_claims_module()
 LEDGER_CLAIM_FILES = [str(p) for p in _claims.claim_files(LEDGER_CLAIMS)]
 _claims.check_selects(_claims.load_claims(LEDGER_CLAIMS), RESULTS_TABLES)
-
-
-def get_ledger_collected(wildcards):
-    """Manifests and tables of the collected results folders (results/reference/<label>/)."""
-    root = LEDGER["collected_dir"]
-    return sorted(
-        glob.glob(f"{root}/*/manifest.json")
-        + glob.glob(f"{root}/*/**/*.parquet", recursive=True)
-    )
 
 
 rule ledger_build:
@@ -76,13 +62,15 @@ rule ledger_build:
         "results/logs/ledger_build/ledger.log",
     benchmark:
         "results/benchmarks/ledger_build/ledger.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         cfg=canon({**LEDGER, "claims_dir": LEDGER_CLAIMS}),
         declared=canon(RESULTS_TABLES),
         versions=lib_versions("pandas", "pyarrow", "jsonschema", "matplotlib"),
     shell:
-        "{PY} -m pipeline ledger build --config {params.cfg:q} --declared {params.declared:q} "
+        "$PIPELINE_PYTHON -m pipeline ledger build --config {params.cfg:q} --declared {params.declared:q} "
         "--results {input.results} --output {output.ledger} --checks {output.checks} "
         "--html {output.html} --front {output.front} --summary-figure {output.summary} "
         "> {log} 2>&1"

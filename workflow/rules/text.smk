@@ -26,11 +26,13 @@ rule text_fetch_source:
         "resources/text/{corpus}/{filename}",
     log:
         "results/logs/text_fetch_source/{corpus}/{filename}.log",
+    conda:
+        CONDA_ENV
     params:
         url=lambda wc: get_corpus(wc)["url"],
         sha256=lambda wc: get_corpus(wc)["sha256"] or "",
     shell:
-        "{PY} -m pipeline text fetch-source --url {params.url:q} --sha256={params.sha256:q} "
+        "$PIPELINE_PYTHON -m pipeline text fetch-source --url {params.url:q} --sha256={params.sha256:q} "
         "--output {output:q} > {log} 2>&1"
 
 
@@ -46,6 +48,8 @@ rule text_prepare_corpus:
         "results/logs/text_prepare_corpus/{corpus}.log",
     benchmark:
         "results/benchmarks/text_prepare_corpus/{corpus}.tsv"
+    conda:
+        CONDA_ENV
     threads: 2
     resources:
         mem_mb=1000,
@@ -54,7 +58,7 @@ rule text_prepare_corpus:
         sha256=lambda wc: get_corpus(wc)["sha256"] or "",
         versions=lib_versions("gensim", "jieba", "opencc", "pyarrow"),
     shell:
-        "{PY} -m pipeline text prepare-corpus --config {params.cfg:q} --source {input.source:q} "
+        "$PIPELINE_PYTHON -m pipeline text prepare-corpus --config {params.cfg:q} --source {input.source:q} "
         "--sha256={params.sha256:q} --shards-dir {output.shards} --types {output.types} "
         "--stats {output.stats} --threads {threads} --corpus {wildcards.corpus} > {log} 2>&1"
 
@@ -67,11 +71,13 @@ rule text_build_vocabulary:
         "results/text/{corpus}/vocab.parquet",
     log:
         "results/logs/text_build_vocabulary/{corpus}.log",
+    conda:
+        CONDA_ENV
     params:
         cfg=lambda wc: canon(get_corpus(wc)["vocab"]),
         versions=lib_versions("pyarrow", "numpy"),
     shell:
-        "{PY} -m pipeline text build-vocabulary --config {params.cfg:q} --types {input.types} "
+        "$PIPELINE_PYTHON -m pipeline text build-vocabulary --config {params.cfg:q} --types {input.types} "
         "--output {output} > {log} 2>&1"
 
 
@@ -87,13 +93,15 @@ rule text_count_cooccurrences:
         "results/logs/text_count_cooccurrences/{corpus}/{weighting}/{shard}.log",
     benchmark:
         "results/benchmarks/text_count_cooccurrences/{corpus}/{weighting}/{shard}.tsv"
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=lambda wc: get_corpus(wc)["cooccur"]["max_memory_mb"] + 500,
     params:
         cfg=get_cooccur_params,
         versions=lib_versions("numpy", "scipy", "pyarrow", "numba", "torch"),
     shell:
-        "{PY} -m pipeline text count-cooccurrences --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline text count-cooccurrences --config {params.cfg:q} "
         "--weighting {wildcards.weighting} --shard {input.shards}/shard-{wildcards.shard}.parquet "
         "--types {input.types} --vocab {input.vocab} --output {output} > {log} 2>&1"
 
@@ -110,6 +118,8 @@ rule text_merge_cooccurrences:
         "results/logs/text_merge_cooccurrences/{corpus}/{weighting}.log",
     benchmark:
         "results/benchmarks/text_merge_cooccurrences/{corpus}/{weighting}.tsv"
+    conda:
+        CONDA_ENV
     threads: 2  # one sums row blocks while the other writes the previous block
     resources:
         mem_mb=lambda wc: get_corpus(wc)["cooccur"]["max_memory_mb"] + 500,
@@ -117,7 +127,7 @@ rule text_merge_cooccurrences:
         cfg=get_cooccur_params,
         versions=lib_versions("numpy", "scipy", "pyarrow", "numba"),
     shell:
-        "{PY} -m pipeline text merge-cooccurrences --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline text merge-cooccurrences --config {params.cfg:q} "
         "--vocab {input.vocab} --parts {input.parts} --output {output.table} "
         "--stats {output.stats} > {log} 2>&1"
 
@@ -147,10 +157,12 @@ rule text_report_corpus:
         ),
     log:
         "results/logs/text_report_corpus/{corpus}.log",
+    conda:
+        CONDA_ENV
     params:
         versions=lib_versions("matplotlib", "pandas"),
     shell:
-        "{PY} -m pipeline text report-corpus --corpus {wildcards.corpus} "
+        "$PIPELINE_PYTHON -m pipeline text report-corpus --corpus {wildcards.corpus} "
         "--corpus-stats {input.corpus_stats} --types {input.types} --vocab {input.vocab} "
         "--cooccur-stats {input.cooccur_stats} --table {output.table} --html {output.html} "
         "--zipf {output.zipf} > {log} 2>&1"

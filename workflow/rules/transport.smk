@@ -4,6 +4,10 @@
 # track's data and classifier. transport_combine joins every table into results/transport/results.parquet
 # (the one the ledger reads), transport_plot draws the report figures.
 
+
+include: "transport_functions.smk"
+
+
 TRANSPORT = config["transport"]
 TR_SEEDS = TRANSPORT["seeds"]
 TR_TOY = TRANSPORT["wgan_toy"]
@@ -44,16 +48,6 @@ TR_SAMPLE_FIGURES = {
 }
 
 
-def tr_samples(wc):
-    folder, runs = TR_SAMPLE_FIGURES.get(wc.figure, ("", []))
-    return [f"results/transport/{folder}/{run}_samples.npz" for run in runs]
-
-
-def tr_sample_names(wc):
-    runs = TR_SAMPLE_FIGURES.get(wc.figure, ("", []))[1]
-    return " ".join(run.rpartition("/")[0] for run in runs)
-
-
 for _rule, (_verb, _section) in TR_STUDIES.items():
 
     rule:
@@ -67,6 +61,8 @@ for _rule, (_verb, _section) in TR_STUDIES.items():
             f"results/logs/transport_{_rule}/run.log",
         benchmark:
             f"results/benchmarks/transport_{_rule}/run.tsv"
+        conda:
+            CONDA_ENV
         threads: TRANSPORT["threads"]
         params:
             cfg=canon(TRANSPORT[_section]),
@@ -74,7 +70,7 @@ for _rule, (_verb, _section) in TR_STUDIES.items():
             verb=_verb,
             seed=TR_SEEDS[0],
         shell:
-            "{PY} -m pipeline transport {params.verb} --config {params.cfg:q} --seed {params.seed} "
+            "$PIPELINE_PYTHON -m pipeline transport {params.verb} --config {params.cfg:q} --seed {params.seed} "
             "--threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -87,12 +83,14 @@ rule transport_critics:
         "results/logs/transport_critics/seed{seed}.log",
     benchmark:
         "results/benchmarks/transport_critics/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
     threads: TRANSPORT["threads"]
     params:
         cfg=canon(TRANSPORT["critics"]),
         versions=TR_VERSIONS,
     shell:
-        "{PY} -m pipeline transport critics --config {params.cfg:q} --seed {wildcards.seed} "
+        "$PIPELINE_PYTHON -m pipeline transport critics --config {params.cfg:q} --seed {wildcards.seed} "
         "--threads {threads} --output {output} > {log} 2>&1"
 
 
@@ -109,12 +107,14 @@ rule transport_wgan_toy:
     wildcard_constraints:
         dataset=TR_WILDCARD,
         variant=TR_WILDCARD,
+    conda:
+        CONDA_ENV
     threads: TRANSPORT["threads"]
     params:
         cfg=canon(TR_TOY),
         versions=TR_VERSIONS,
     shell:
-        "{PY} -m pipeline transport wgan-toy --config {params.cfg:q} --dataset {wildcards.dataset} "
+        "$PIPELINE_PYTHON -m pipeline transport wgan-toy --config {params.cfg:q} --dataset {wildcards.dataset} "
         "--variant {wildcards.variant} --seed {wildcards.seed} --threads {threads} "
         "--output {output.table} --samples {output.samples} > {log} 2>&1"
 
@@ -142,6 +142,8 @@ rule transport_wgan_images:
     wildcard_constraints:
         dataset=TR_WILDCARD,
         variant=TR_WILDCARD,
+    conda:
+        CONDA_ENV
     threads: TRANSPORT["threads"]
     resources:
         gpu=int(TR_IMG["device"] == "cuda"),
@@ -149,7 +151,7 @@ rule transport_wgan_images:
         cfg=canon(TR_IMG),
         versions=TR_VERSIONS,
     shell:
-        "{PY} -m pipeline transport wgan-images --config {params.cfg:q} --dataset {wildcards.dataset} "
+        "$PIPELINE_PYTHON -m pipeline transport wgan-images --config {params.cfg:q} --dataset {wildcards.dataset} "
         "--variant {wildcards.variant} --seed {wildcards.seed} --threads {threads} "
         "--data {input.data} --classifier {input.classifier} "
         "--output {output.table} --samples {output.samples} > {log} 2>&1"
@@ -175,11 +177,13 @@ rule transport_combine:
         "results/logs/transport_combine/combine.log",
     benchmark:
         "results/benchmarks/transport_combine/combine.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         cfg=canon({"seeds": TR_SEEDS}),
     shell:
-        "{PY} -m pipeline transport combine --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline transport combine --config {params.cfg:q} "
         "--inputs {input.studies} {input.critics} {input.toy} {input.images} "
         "--output {output.table} --html {output.html} > {log} 2>&1"
 
@@ -203,11 +207,13 @@ rule transport_plot:
         "results/benchmarks/transport_plot/{figure}.tsv"
     wildcard_constraints:
         figure="|".join(TR_FIGURES + list(TR_SAMPLE_FIGURES)),
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         names=tr_sample_names,
     shell:
-        "{PY} -m pipeline transport plot --figure {wildcards.figure} --input {input.table} "
+        "$PIPELINE_PYTHON -m pipeline transport plot --figure {wildcards.figure} --input {input.table} "
         "--samples {input.samples} --names {params.names} --output {output} > {log} 2>&1"
 
 

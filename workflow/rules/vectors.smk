@@ -1,5 +1,10 @@
 # Vectors domain: simpler GloVe, GloVe and gensim baselines, and their evaluations
 # (pipeline/vectors/). Every method ends as results/vectors/{corpus}/{method}/vectors.kv.
+
+
+include: "vectors_functions.smk"
+
+
 VEC = config["vectors"]
 VEC_CORPUS = VEC["corpus"]
 VEC_TORCH = ["simpler_glove_trunc", "simpler_glove_notrunc", "glove"]
@@ -60,34 +65,6 @@ wildcard_constraints:
     method=r"[a-z_]+",
 
 
-def vec_methods(*allowed):
-    return [m for m in VEC["methods"] if not allowed or m in allowed]
-
-
-def vec_vectors(corpus, methods):
-    return [f"results/vectors/{corpus}/{m}/vectors.kv" for m in methods]
-
-
-def vec_cooccur(section):
-    return f"results/text/{{corpus}}/cooccur/{VEC[section]['weighting']}.parquet"
-
-
-def vec_gpu(section):
-    return 1 if VEC[section]["device"] == "cuda" else 0
-
-
-def vec_eval_files(wildcards):
-    sets = VEC["evaluate"]["analogies"] + VEC["evaluate"]["similarity"]
-    return [s["path"] for s in sets if not s["path"].startswith("gensim:")]
-
-
-def vec_shards(wildcards):
-    n = config["text"]["corpora"][wildcards.corpus]["shards"]
-    return [
-        f"results/text/{wildcards.corpus}/shards/shard-{k}.parquet" for k in range(n)
-    ]
-
-
 rule vectors_train_simpler_glove:
     input:
         vocab="results/text/{corpus}/vocab.parquet",
@@ -102,6 +79,8 @@ rule vectors_train_simpler_glove:
         "results/benchmarks/vectors_train_simpler_glove/{corpus}/{method}.tsv"
     wildcard_constraints:
         method="simpler_glove_trunc|simpler_glove_notrunc",
+    conda:
+        CONDA_ENV
     threads: VEC["threads"]
     resources:
         gpu=vec_gpu("simpler_glove"),
@@ -110,7 +89,7 @@ rule vectors_train_simpler_glove:
         seed=VEC["seed"],
         versions=lib_versions("torch", "gensim", "numpy"),
     shell:
-        "{PY} -m pipeline vectors train-simpler-glove --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline vectors train-simpler-glove --config {params.cfg:q} "
         "--corpus {wildcards.corpus} --method {wildcards.method} --seed {params.seed} "
         "--threads {threads} --vocab {input.vocab} --cooccur {input.cooccur} "
         "--output {output.vectors} --history {output.history} > {log} 2>&1"
@@ -129,6 +108,8 @@ rule vectors_train_glove:
         "results/logs/vectors_train_glove/{corpus}.log",
     benchmark:
         "results/benchmarks/vectors_train_glove/{corpus}.tsv"
+    conda:
+        CONDA_ENV
     threads: VEC["threads"]
     resources:
         gpu=vec_gpu("glove"),
@@ -137,7 +118,7 @@ rule vectors_train_glove:
         seed=VEC["seed"],
         versions=lib_versions("torch", "gensim", "numpy"),
     shell:
-        "{PY} -m pipeline vectors train-glove --config {params.cfg:q} --corpus {wildcards.corpus} "
+        "$PIPELINE_PYTHON -m pipeline vectors train-glove --config {params.cfg:q} --corpus {wildcards.corpus} "
         "--method glove --seed {params.seed} --threads {threads} --vocab {input.vocab} "
         "--cooccur {input.cooccur} --output {output.vectors} --history {output.history} "
         "--params {output.params} > {log} 2>&1"
@@ -157,6 +138,8 @@ rule vectors_train_gensim:
         "results/benchmarks/vectors_train_gensim/{corpus}/{method}.tsv"
     wildcard_constraints:
         method="sg|cbow|fasttext",
+    conda:
+        CONDA_ENV
     threads: VEC["threads"]
     params:
         cfg=lambda wc: canon(VEC["gensim"]),
@@ -164,7 +147,7 @@ rule vectors_train_gensim:
         shards=vec_shards,
         versions=lib_versions("gensim", "numpy"),
     shell:
-        "{PY} -m pipeline vectors train-gensim --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline vectors train-gensim --config {params.cfg:q} "
         "--method {wildcards.method} --seed {params.seed} --threads {threads} "
         "--vocab {input.vocab} --types {input.types} --shards {params.shards} "
         "--output {output} > {log} 2>&1"
@@ -178,8 +161,10 @@ rule vectors_export_word2vec:
         "results/vectors/{corpus}/{method}/vectors.txt",
     log:
         "results/logs/vectors_export_word2vec/{corpus}/{method}.log",
+    conda:
+        CONDA_ENV
     shell:
-        "{PY} -m pipeline vectors export-word2vec --vectors {input.vectors} "
+        "$PIPELINE_PYTHON -m pipeline vectors export-word2vec --vectors {input.vectors} "
         "--output {output} > {log} 2>&1"
 
 
@@ -194,12 +179,14 @@ rule vectors_evaluate:
         "results/logs/vectors_evaluate/{corpus}/{method}.log",
     benchmark:
         "results/benchmarks/vectors_evaluate/{corpus}/{method}.tsv"
+    conda:
+        CONDA_ENV
     params:
         cfg=lambda wc: canon(VEC["evaluate"]),
         seed=VEC["seed"],
         versions=lib_versions("gensim", "scipy", "torch"),
     shell:
-        "{PY} -m pipeline vectors evaluate --config {params.cfg:q} --corpus {wildcards.corpus} "
+        "$PIPELINE_PYTHON -m pipeline vectors evaluate --config {params.cfg:q} --corpus {wildcards.corpus} "
         "--method {wildcards.method} --seed {params.seed} --vectors {input.vectors} "
         "--files {input.files} --output {output} > {log} 2>&1"
 
@@ -227,13 +214,15 @@ rule vectors_analyse_norms:
         ),
     log:
         "results/logs/vectors_analyse_norms/{corpus}.log",
+    conda:
+        CONDA_ENV
     params:
         cfg=lambda wc: canon(VEC["norms"]),
         methods=vec_methods(),
         seed=VEC["seed"],
         versions=lib_versions("gensim", "scipy", "matplotlib"),
     shell:
-        "{PY} -m pipeline vectors analyse-norms --config {params.cfg:q} --corpus {wildcards.corpus} "
+        "$PIPELINE_PYTHON -m pipeline vectors analyse-norms --config {params.cfg:q} --corpus {wildcards.corpus} "
         "--seed {params.seed} --methods {params.methods} --vectors {input.vectors} "
         "--output {output.table} --smallest {output.smallest} "
         "--smallest-tsv {output.smallest_tsv} --figure {output.figure} > {log} 2>&1"
@@ -256,12 +245,14 @@ rule vectors_check_ill_posedness:
         ),
     log:
         "results/logs/vectors_check_ill_posedness/{corpus}.log",
+    conda:
+        CONDA_ENV
     params:
         cfg=lambda wc: canon(VEC["ill_posedness"]),
         seed=VEC["seed"],
         versions=lib_versions("torch", "matplotlib"),
     shell:
-        "{PY} -m pipeline vectors check-ill-posedness --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline vectors check-ill-posedness --config {params.cfg:q} "
         "--corpus {wildcards.corpus} --seed {params.seed} --params {input.params} "
         "--vocab {input.vocab} --cooccur {input.cooccur} --output {output.table} "
         "--figure {output.figure} > {log} 2>&1"
@@ -286,13 +277,15 @@ rule vectors_find_examples:
         scores="results/vectors/{corpus}/examples/scores.parquet",
     log:
         "results/logs/vectors_find_examples/{corpus}.log",
+    conda:
+        CONDA_ENV
     params:
         cfg=lambda wc: canon(VEC["examples"]),
         methods=vec_methods(*VEC_TORCH),
         seed=VEC["seed"],
         versions=lib_versions("gensim", "numpy", "jieba"),
     shell:
-        "{PY} -m pipeline vectors find-examples --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline vectors find-examples --config {params.cfg:q} "
         "--corpus {wildcards.corpus} --seed {params.seed} "
         "--methods {params.methods} --vectors {input.vectors} --output {output.table} "
         "--tsv {output.tsv} --scores {output.scores} > {log} 2>&1"
@@ -316,6 +309,8 @@ rule vectors_compare_adagrad:
         "results/logs/vectors_compare_adagrad/{corpus}.log",
     benchmark:
         "results/benchmarks/vectors_compare_adagrad/{corpus}.tsv"
+    conda:
+        CONDA_ENV
     threads: VEC["threads"]
     resources:
         gpu=vec_gpu("simpler_glove"),
@@ -325,7 +320,7 @@ rule vectors_compare_adagrad:
         seed=VEC["seed"],
         versions=lib_versions("torch", "numpy"),
     shell:
-        "{PY} -m pipeline vectors compare-adagrad --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline vectors compare-adagrad --config {params.cfg:q} "
         "--model-config {params.model:q} "
         "--corpus {wildcards.corpus} --seed {params.seed} --threads {threads} "
         "--vocab {input.vocab} --cooccur {input.cooccur} --output {output.table} "
@@ -344,6 +339,8 @@ rule vectors_classify_sentiment:
         "results/logs/vectors_classify_sentiment/{corpus}.log",
     benchmark:
         "results/benchmarks/vectors_classify_sentiment/{corpus}.tsv"
+    conda:
+        CONDA_ENV
     threads: VEC["threads"]
     params:
         cfg=lambda wc: canon(VEC["sentiment"]),
@@ -351,25 +348,10 @@ rule vectors_classify_sentiment:
         seed=VEC["seed"],
         versions=lib_versions("torch", "scikit-learn", "jieba", "xlrd"),
     shell:
-        "{PY} -m pipeline vectors classify-sentiment --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline vectors classify-sentiment --config {params.cfg:q} "
         "--corpus {wildcards.corpus} --seed {params.seed} --threads {threads} "
         "--methods {params.methods} --vectors {input.vectors} --pos {input.pos:q} "
         "--neg {input.neg:q} --output {output} > {log} 2>&1"
-
-
-def vec_summary_tables(wildcards):
-    c = wildcards.corpus
-    tables = [f"results/vectors/{c}/{m}/intrinsic.parquet" for m in vec_methods()]
-    tables.append(f"results/vectors/{c}/norms/norms.parquet")
-    if "glove" in VEC["methods"]:
-        tables.append(f"results/vectors/{c}/ill_posedness/ill_posedness.parquet")
-    if VEC["adagrad_comparison"]["enabled"]:
-        tables.append(f"results/vectors/{c}/adagrad/adagrad.parquet")
-    if VEC["sentiment"]["enabled"]:
-        tables.append(f"results/vectors/{c}/sentiment/sentiment.parquet")
-    if any(m in VEC_TORCH for m in VEC["methods"]):
-        tables.append(f"results/vectors/{c}/examples/scores.parquet")
-    return tables
 
 
 rule vectors_check_pmi_additivity:
@@ -379,11 +361,13 @@ rule vectors_check_pmi_additivity:
         "results/vectors/pmi_additivity.parquet",
     log:
         "results/logs/vectors_check_pmi_additivity.log",
+    conda:
+        CONDA_ENV
     params:
         cfg=canon(VEC["pmi_additivity"]),
         versions=lib_versions("numpy", "pandas"),
     shell:
-        "{PY} -m pipeline vectors check-pmi-additivity --config {params.cfg:q} "
+        "$PIPELINE_PYTHON -m pipeline vectors check-pmi-additivity --config {params.cfg:q} "
         "--output {output} > {log} 2>&1"
 
 
@@ -427,11 +411,13 @@ rule vectors_summarize:
         ),
     log:
         "results/logs/vectors_summarize/{corpus}.log",
+    conda:
+        CONDA_ENV
     params:
         seed=VEC["seed"],
         versions=lib_versions("pandas", "matplotlib"),
     shell:
-        "{PY} -m pipeline vectors summarize --corpus {wildcards.corpus} --seed {params.seed} "
+        "$PIPELINE_PYTHON -m pipeline vectors summarize --corpus {wildcards.corpus} --seed {params.seed} "
         "--tables {input.tables} --histories {input.histories} --checks {input.checks} "
         "--output {output.table} --tsv {output.tsv} --figure {output.figure} "
         "--results {output.results} --html {output.html} > {log} 2>&1"
