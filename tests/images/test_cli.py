@@ -51,6 +51,73 @@ def run(*argv) -> int:
     return main(["images", *map(str, argv)])
 
 
+def train_and_evaluate(d: Path, dataset: str, tiny: dict) -> None:
+    """classifier, VQ-VAE, prior and evaluation through the CLI on ``d / "data.npz"``."""
+    common = ["--dataset", dataset, "--data", d / "data.npz"]
+    assert (
+        run(
+            "train-classifier",
+            "--config",
+            json.dumps(tiny["classifier"]),
+            *common,
+            "--output",
+            d / "clf.pt",
+            "--train-log",
+            d / "clf.parquet",
+        )
+        == 0
+    )
+    assert (
+        run(
+            "train-vqvae",
+            "--config",
+            json.dumps(tiny["vqvae"]),
+            *common,
+            "--output",
+            d / "vq.pt",
+            "--train-log",
+            d / "vq.parquet",
+            "--activations",
+            d / "act.npz",
+        )
+        == 0
+    )
+    assert (
+        run(
+            "train-prior",
+            "--config",
+            json.dumps(tiny["prior"]),
+            *common,
+            "--vqvae",
+            d / "vq.pt",
+            "--output",
+            d / "prior.pt",
+            "--train-log",
+            d / "prior.parquet",
+        )
+        == 0
+    )
+    assert (
+        run(
+            "evaluate-vqvae",
+            "--config",
+            json.dumps(tiny["evaluate"]),
+            *common,
+            "--vqvae",
+            d / "vq.pt",
+            "--prior",
+            d / "prior.pt",
+            "--classifier",
+            d / "clf.pt",
+            "--output",
+            d / "metrics.parquet",
+            "--samples",
+            d / "samples.npz",
+        )
+        == 0
+    )
+
+
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory):
     d = tmp_path_factory.mktemp("chain")
@@ -69,69 +136,7 @@ def chain(tmp_path_factory):
         )
         == 0
     )
-    common = ["--dataset", "digits", "--data", d / "data.npz"]
-    assert (
-        run(
-            "train-classifier",
-            "--config",
-            json.dumps(TINY["classifier"]),
-            *common,
-            "--output",
-            d / "clf.pt",
-            "--train-log",
-            d / "clf.parquet",
-        )
-        == 0
-    )
-    assert (
-        run(
-            "train-vqvae",
-            "--config",
-            json.dumps(TINY["vqvae"]),
-            *common,
-            "--output",
-            d / "vq.pt",
-            "--train-log",
-            d / "vq.parquet",
-            "--activations",
-            d / "act.npz",
-        )
-        == 0
-    )
-    assert (
-        run(
-            "train-prior",
-            "--config",
-            json.dumps(TINY["prior"]),
-            *common,
-            "--vqvae",
-            d / "vq.pt",
-            "--output",
-            d / "prior.pt",
-            "--train-log",
-            d / "prior.parquet",
-        )
-        == 0
-    )
-    assert (
-        run(
-            "evaluate-vqvae",
-            "--config",
-            json.dumps(TINY["evaluate"]),
-            *common,
-            "--vqvae",
-            d / "vq.pt",
-            "--prior",
-            d / "prior.pt",
-            "--classifier",
-            d / "clf.pt",
-            "--output",
-            d / "metrics.parquet",
-            "--samples",
-            d / "samples.npz",
-        )
-        == 0
-    )
+    train_and_evaluate(d, "digits", TINY)
     figs = {
         k: d / f"{k}.png"
         for k in ("reconstructions", "samples-figure", "codebook", "losses", "activations-figure")

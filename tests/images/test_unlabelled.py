@@ -14,6 +14,7 @@ from PIL import Image
 from pipeline.__main__ import main
 from pipeline.images import classifier, datasets
 from tests.images.test_cli import TINY as _TINY
+from tests.images.test_cli import train_and_evaluate
 
 # Fewer steps still: only that every verb runs matters here.
 TINY = {
@@ -99,69 +100,7 @@ def unlabelled_chain(tmp_path_factory):
         )
         == 0
     )
-    common = ["--dataset", "u", "--data", d / "data.npz"]
-    assert (
-        run(
-            "train-classifier",
-            "--config",
-            json.dumps(TINY["classifier"]),
-            *common,
-            "--output",
-            d / "clf.pt",
-            "--train-log",
-            d / "clf.parquet",
-        )
-        == 0
-    )
-    assert (
-        run(
-            "train-vqvae",
-            "--config",
-            json.dumps(TINY["vqvae"]),
-            *common,
-            "--output",
-            d / "vq.pt",
-            "--train-log",
-            d / "vq.parquet",
-            "--activations",
-            d / "act.npz",
-        )
-        == 0
-    )
-    assert (
-        run(
-            "train-prior",
-            "--config",
-            json.dumps(TINY["prior"]),
-            *common,
-            "--vqvae",
-            d / "vq.pt",
-            "--output",
-            d / "prior.pt",
-            "--train-log",
-            d / "prior.parquet",
-        )
-        == 0
-    )
-    assert (
-        run(
-            "evaluate-vqvae",
-            "--config",
-            json.dumps(TINY["evaluate"]),
-            *common,
-            "--vqvae",
-            d / "vq.pt",
-            "--prior",
-            d / "prior.pt",
-            "--classifier",
-            d / "clf.pt",
-            "--output",
-            d / "metrics.parquet",
-            "--samples",
-            d / "samples.npz",
-        )
-        == 0
-    )
+    train_and_evaluate(d, "u", TINY)
     return d
 
 
