@@ -220,7 +220,7 @@ rule energy_plot:
     output:
         report(
             "results/energy/figures/{figure}.png",
-            caption="../report/energy_{figure}.rst",
+            caption="../report/energy_figure.rst",
             category="Post 3: energy models",
             subcategory="figures",
             labels={"figure": "{figure}"},

@@ -160,7 +160,7 @@ rule estimators_plot:
     output:
         report(
             "results/estimators/figures/{figure}.png",
-            caption="../report/estimators_{figure}.rst",
+            caption="../report/estimators_figure.rst",
             category="Post 2: reparameterisation and Gumbel-softmax",
             subcategory="figures",
             labels={"figure": "{figure}"},

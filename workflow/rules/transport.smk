@@ -196,7 +196,7 @@ rule transport_plot:
     output:
         report(
             "results/transport/figures/{figure}.png",
-            caption="../report/transport_{figure}.rst",
+            caption="../report/transport_figure.rst",
             category="Post 5: Wasserstein, duality, WGAN",
             subcategory="figures",
             labels={"figure": "{figure}"},
