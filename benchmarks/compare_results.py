@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,22 @@ def compare_frames(
     return lines
 
 
+def lost_values(before: pd.DataFrame, after: pd.DataFrame, timing: re.Pattern) -> Counter:
+    """``--values-kept``: the values of BEFORE's ``value`` column (every numeric column where
+    there is none), to 10 significant digits, that AFTER does not hold: a multiset difference
+    that ignores labels and row order, for a refactor that relabelled rows and added new ones."""
+
+    def values(frame: pd.DataFrame) -> Counter:
+        if "metric" in frame.columns:
+            frame = frame[~frame["metric"].astype(str).str.contains(timing)]
+        frame = frame[[c for c in frame.columns if not timing.search(c)]]
+        numbers = frame[["value"]] if "value" in frame.columns else frame.select_dtypes("number")
+        flat = numbers.to_numpy(dtype=float).ravel()
+        return Counter("nan" if np.isnan(v) else float(f"{v:.10g}") for v in flat)
+
+    return values(before) - values(after)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("before", type=Path)
@@ -110,8 +127,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rename-column", action="append", default=[], metavar="OLD=NEW")
     parser.add_argument("--map", action="append", default=[], metavar="COLUMN:OLD=NEW")
     parser.add_argument("--only", help="compare only tables under this subfolder (e.g. em)")
+    parser.add_argument(
+        "--values-kept",
+        action="store_true",
+        help="only check that every value of BEFORE's tables is in AFTER's (labels ignored)",
+    )
     args = parser.parse_args(argv)
     timing = re.compile(args.timing)
+    if args.values_kept:
+        before, after = tables_under(args.before, args.only), tables_under(args.after, args.only)
+        n_diff = 0
+        for rel in sorted(before):
+            lost = (
+                lost_values(pd.read_parquet(before[rel]), pd.read_parquet(after[rel]), timing)
+                if rel in after
+                else Counter({"the whole table": 1})
+            )
+            if lost:
+                n_diff += 1
+                print(
+                    f"{rel}: {sum(lost.values())} values before are not after, e.g. {list(lost)[:5]}"
+                )
+        print(f"{len(before)} tables before, {n_diff} lost values")
+        return 1 if n_diff else 0
     renames = dict(r.split("=", 1) for r in args.rename_column)
     maps = []
     for m in args.map:

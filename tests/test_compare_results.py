@@ -59,3 +59,18 @@ def test_renames_and_label_maps_apply_to_the_before_side(tmp_path):
         "experiment:gmm_synthetic=E6.1",
     ]
     assert compare_results.main(argv) == 0
+
+
+def test_values_kept_ignores_labels_and_new_rows(tmp_path):
+    main = compare_results.main
+    for side, rows in (
+        ("before", [("a", 1.0), ("b", 2.0)]),
+        ("after", [("x", 2.0), ("y", 1.0), ("z", 9.0)]),
+    ):
+        (tmp_path / side).mkdir()
+        pd.DataFrame(rows, columns=["metric", "value"]).to_parquet(tmp_path / side / "t.parquet")
+    assert main([str(tmp_path / "before"), str(tmp_path / "after"), "--values-kept"]) == 0
+    pd.DataFrame([("x", 2.5)], columns=["metric", "value"]).to_parquet(
+        tmp_path / "after" / "t.parquet"
+    )
+    assert main([str(tmp_path / "before"), str(tmp_path / "after"), "--values-kept"]) == 1
