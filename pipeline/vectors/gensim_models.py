@@ -14,7 +14,7 @@ from gensim.models import FastText, Word2Vec
 
 from pipeline.text.shards import ShardCorpus
 from pipeline.vectors import io as vio
-from pipeline.vectors.keyed import keyed_from_vocab
+from pipeline.vectors.keyed import keyed_from_vocab, subword_keyed_from_vocab
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,8 @@ def fit_gensim(
     model.build_vocab_from_freq(dict(zip(vocab["token"], vocab["count"].astype(int), strict=True)))
     words = sum(int(c) for c in vocab["count"])
     model.train(corpus, total_words=words, epochs=cfg.epochs)
+    if method == "fasttext":  # keep the subword model: out-of-vocabulary words get vectors
+        return subword_keyed_from_vocab(vocab, model.wv)
     return keyed_from_vocab(vocab, model.wv)
 
 

@@ -52,3 +52,21 @@ def keyed_from_vocab(vocab, lookup) -> KeyedVectors:
 def counts_of(kv: KeyedVectors) -> np.ndarray:
     """The corpus counts attached to ``kv`` (V,), in key order."""
     return np.asarray(kv.expandos["count"], dtype=np.int64)
+
+
+def subword_keyed_from_vocab(vocab, ft):
+    """A trained ``FastTextKeyedVectors`` re-keyed like :func:`keyed_from_vocab` (same order,
+    counts and word vectors) but keeping its subword n-grams, so that out-of-vocabulary words
+    get vectors as gensim users expect (``kv["unseen"]``)."""
+    plain = keyed_from_vocab(vocab, ft)
+    perm = np.array([ft.key_to_index[k] for k in plain.index_to_key])
+    ft.index_to_key = list(plain.index_to_key)
+    ft.key_to_index = {k: i for i, k in enumerate(ft.index_to_key)}
+    ft.vectors = ft.vectors[perm]
+    ft.vectors_vocab = ft.vectors_vocab[perm]
+    ft.buckets_word = [ft.buckets_word[i] for i in perm]
+    ft.expandos = {k: np.asarray(v)[perm] for k, v in ft.expandos.items()}
+    ft.expandos["count"] = counts_of(plain)
+    if not np.array_equal(ft.vectors, plain.vectors):
+        raise DataError("FastText vectors changed while re-keying them")
+    return ft

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -120,6 +121,12 @@ def test_gensim_trains_on_shards_with_the_same_vocabulary(text_dir, tiny_corpus,
         )
         kv = vio.load_keyed(tmp_path / f"{method}.kv")
         assert kv.index_to_key == vocab["token"].tolist() and kv.vector_size == 8
+    # FastText keeps its subword model: an out-of-vocabulary word gets a vector, as in gensim
+    ft = vio.load_keyed(tmp_path / "fasttext.kv")
+    assert type(ft).__name__ == "FastTextKeyedVectors"
+    unseen = vocab["token"].iloc[0] + "zq"
+    assert unseen not in ft.key_to_index and ft[unseen].shape == (8,)
+    np.testing.assert_array_equal(ft[vocab["token"].iloc[3]], ft.vectors[3])
 
 
 def test_evaluate_counts_malformed_lines(trained, tiny_corpus, tmp_path):
