@@ -265,8 +265,8 @@ def analyse_norms(
     write_table(vio.tidy(rows, experiment="norms", dataset=corpus, seed=seed), output, provenance)
     frame = pd.DataFrame(words)
     vio.write_frame(frame, smallest, provenance)
-    vio.write_text(
-        frame.pivot(index="rank", columns="method", values="token").to_csv(sep="\t"), smallest_tsv
+    vio.write_report_table(
+        frame.pivot(index="rank", columns="method", values="token"), smallest_tsv, index=True
     )
     save_figure(figures.norm_scatter(points), figure)
 
@@ -403,5 +403,5 @@ def find_examples(
     frame = pd.DataFrame(rows, columns=["method", "kind", "query", "rank", "word", "score"])
     vio.write_frame(frame, output, provenance)
     wide = frame.groupby(["kind", "query", "method"])["word"].apply(" ".join).reset_index()
-    vio.write_text(wide.to_csv(sep="\t", index=False), tsv)
+    vio.write_report_table(wide, tsv)
     write_table(vio.tidy(scored, dataset=corpus, seed=seed), scores, provenance)

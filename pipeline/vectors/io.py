@@ -17,7 +17,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from gensim.models import KeyedVectors
 
-from pipeline.io import DataError, atomic_path, read_utf8_text, require_file, write_table
+from pipeline.io import (
+    DataError,
+    atomic_path,
+    read_utf8_text,
+    require_file,
+    write_html_table,
+    write_table,
+)
 from pipeline.vectors.cooccurrence import Cooccurrence
 from pipeline.vectors.keyed import to_keyed_vectors
 
@@ -70,6 +77,14 @@ def write_text(text: str, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def write_report_table(frame: pd.DataFrame, tsv: str | os.PathLike, index: bool = False) -> Path:
+    """A table for people: a TSV to download, and its HTML rendering beside it (same name,
+    ``.html``) that the report shows inline."""
+    write_text(frame.to_csv(sep="\t", index=index), tsv)
+    shown = frame.reset_index() if index else frame
+    return write_html_table(shown, Path(tsv).with_suffix(".html"))
 
 
 def write_training(

@@ -65,7 +65,7 @@ def summarize(
     vio.write_frame(frame, output, provenance)
     curves = loss_histories(histories)
     save_figure(figures.loss_curves(curves), figure)
-    vio.write_text(headline(frame).to_csv(sep="\t"), tsv)
+    vio.write_report_table(headline(frame), tsv, index=True)
     skipped = {}
     for p in histories:
         h = vio.read_table(p, "training history")

@@ -68,6 +68,7 @@ def test_vectors_rules_end_to_end(tmp_path):
         "results/vectors/tiny/summary.tsv",
         "results/vectors/tiny/examples/examples.tsv",
         "results/vectors/tiny/norms/norms.png",
+        "results/vectors/tiny/norms/smallest.html",
         "results/vectors/tiny/ill_posedness/cosine.png",
     ]
     cmd = [
@@ -98,5 +99,9 @@ def test_vectors_rules_end_to_end(tmp_path):
     ]
     assert malformed["value"].tolist() == [1.0, 1.0]  # one per method
     assert {"analogy", "norms", "ill_posedness"} <= set(summary["experiment"])
+    for table in ("summary", "examples/examples", "norms/smallest"):  # shown inline in the report
+        html = (tmp_path / f"results/vectors/tiny/{table}.html").read_text()
+        assert "<table" in html and (tmp_path / f"results/vectors/tiny/{table}.tsv").stat().st_size
+
     dry = subprocess.run([*cmd, "-n"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert "Nothing to be done" in dry.stdout + dry.stderr

@@ -198,8 +198,9 @@ rule vectors_analyse_norms:
     output:
         table="results/vectors/{corpus}/norms/norms.parquet",
         smallest="results/vectors/{corpus}/norms/smallest.parquet",
-        smallest_tsv=report(
-            "results/vectors/{corpus}/norms/smallest.tsv",
+        smallest_tsv="results/vectors/{corpus}/norms/smallest.tsv",
+        smallest_tsv_html=report(
+            "results/vectors/{corpus}/norms/smallest.html",
             caption="../report/vectors_smallest.rst",
             category="Word vectors",
             subcategory="Norms {corpus}",
@@ -264,8 +265,9 @@ rule vectors_find_examples:
         code=pkg_files(*VEC_CODE["analysis"]),
     output:
         table="results/vectors/{corpus}/examples/examples.parquet",
-        tsv=report(
-            "results/vectors/{corpus}/examples/examples.tsv",
+        tsv="results/vectors/{corpus}/examples/examples.tsv",
+        tsv_html=report(
+            "results/vectors/{corpus}/examples/examples.html",
             caption="../report/vectors_examples.rst",
             category="Word vectors",
             subcategory="Examples {corpus}",
@@ -387,8 +389,9 @@ rule vectors_summarize:
         checks=rules.vectors_check_pmi_additivity.output,
     output:
         table="results/vectors/{corpus}/summary.parquet",
-        tsv=report(
-            "results/vectors/{corpus}/summary.tsv",
+        tsv="results/vectors/{corpus}/summary.tsv",
+        tsv_html=report(
+            "results/vectors/{corpus}/summary.html",
             caption="../report/vectors_summary.rst",
             category="Word vectors",
             subcategory="Summary {corpus}",
@@ -425,7 +428,7 @@ rule vectors_summarize:
 
 FINAL_OUTPUTS.extend(
     f"results/vectors/{VEC_CORPUS}/{name}"
-    for name in ("summary.parquet", "summary.tsv", "losses.png", "results.html")
+    for name in ("summary.parquet", "summary.html", "losses.png", "results.html")
 )
 declare_results(
     f"results/vectors/{VEC_CORPUS}/results.parquet",
@@ -490,10 +493,10 @@ declare_results(
 )
 FINAL_OUTPUTS.extend(
     f"results/vectors/{VEC_CORPUS}/norms/{name}"
-    for name in ("smallest.tsv", "norms.png")
+    for name in ("smallest.html", "norms.png")
 )
 if any(m in VEC_TORCH for m in VEC["methods"]):
-    FINAL_OUTPUTS.append(f"results/vectors/{VEC_CORPUS}/examples/examples.tsv")
+    FINAL_OUTPUTS.append(f"results/vectors/{VEC_CORPUS}/examples/examples.html")
 if "glove" in VEC["methods"]:
     FINAL_OUTPUTS.append(f"results/vectors/{VEC_CORPUS}/ill_posedness/cosine.png")
 if VEC["adagrad_comparison"]["enabled"]:
