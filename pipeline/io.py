@@ -166,6 +166,7 @@ def write_table(
     table = table.replace_schema_metadata(meta)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, **kwargs)
+    log.info("wrote %s (%d rows, columns %s)", path, table.num_rows, ", ".join(table.column_names))
     return Path(path)
 
 
@@ -175,6 +176,7 @@ def write_html_table(table, path: str | os.PathLike) -> Path:
     frame = table.to_pandas() if isinstance(table, pa.Table) else table
     with atomic_path(path) as tmp:
         tmp.write_text(frame.to_html(index=False, float_format=lambda v: f"{v:,.6g}", na_rep=""))
+    log.info("wrote %s (%d rows)", path, len(frame))
     return Path(path)
 
 

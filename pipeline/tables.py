@@ -19,6 +19,7 @@ are refused: put a qualifier into ``method`` or ``metric`` instead.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,6 +30,8 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.io import DataError, atomic_path, require_file, write_html_table, write_table
+
+log = logging.getLogger(__name__)
 
 COLUMNS = ["experiment", "dataset", "method", "implementation", "seed", "step", "metric", "value"]
 TEXT_COLUMNS = ["experiment", "dataset", "method", "implementation", "metric"]
@@ -120,9 +123,24 @@ def write_results(
     frame = validate(frame, str(path))
     table = pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False)
     write_table(table, path, provenance)
+    log.info("%s: %s", path, headline(frame))
     if html:
         write_html_table(frame, html)
     return Path(path)
+
+
+def headline(frame: pd.DataFrame, most: int = 6) -> str:
+    """The experiments of a results frame and its first final values (step -1; else the last
+    step), medians over seeds: what a rule's log says it wrote."""
+    if frame.empty:
+        return "no rows"
+    final = frame[frame["step"] == -1]
+    if final.empty:
+        final = frame[frame["step"] == frame["step"].max()]
+    keys = ["experiment", "method", "metric"]
+    med = final.groupby(keys, sort=False)["value"].median().head(most)
+    shown = "; ".join(f"{e} {m} {k} = {v:.6g}" for (e, m, k), v in med.items())
+    return f"{len(frame)} rows of {', '.join(sorted(set(frame['experiment'])))}; {shown}"
 
 
 def read_results(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> pd.DataFrame:
@@ -157,5 +175,7 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png", bbox_inches="tight")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     plt.close(fig)
+    log.info("wrote figure %s%s", path, f" ({'; '.join(titles[:4])})" if titles else "")
     return path
