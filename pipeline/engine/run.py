@@ -40,25 +40,30 @@ def train_to_checkpoint(
     provenance: Callable[[str], dict],
     threads: int = 1,
     fixed_batch: torch.Tensor | None = None,
+    on_step: Callable[[int], None] | None = None,
+    sources: tuple = (),
 ) -> TrainResult | None:
     """Train ``model`` and write ``output``; returns None on DDP ranks other than 0.
 
     ``provenance(device)`` gives the record stored in the checkpoint. The resume fingerprint
     covers the engine and the modules defining ``model``: editing another model's code never
-    invalidates this run's checkpoint.
+    invalidates this run's checkpoint. ``sources`` adds modules (or paths) to that fingerprint;
+    ``on_step`` is the loop's per-step callback (an evaluation per epoch); the final checkpoint
+    holds the model as it is after the last callback.
     """
     relaunch = torchrun_argv(cfg, sys.argv[1:])
     if relaunch:
         log.info("%d GPUs visible: relaunching under torchrun", torch.cuda.device_count())
         os.execv(relaunch[0], relaunch)
     folder = checkpoint_dir(output)
-    trainer = Trainer(cfg, folder, threads, code_fingerprint(*modules_of(model)))
-    result = trainer.fit(model, dataset, fixed_batch)
+    trainer = Trainer(cfg, folder, threads, code_fingerprint(*modules_of(model), *sources))
+    result = trainer.fit(model, dataset, fixed_batch, on_step=on_step)
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
     if int(os.environ.get("RANK", 0)) != 0:
         return None
     ckpt = load_checkpoint(folder / CHECKPOINT_NAME)
+    ckpt["model"] = result.model.state_dict()  # incl. extra state set by on_step after the save
     ckpt["provenance"] = provenance(result.device)
     with atomic_path(output) as tmp:
         torch.save(ckpt, tmp)

@@ -15,7 +15,6 @@ import dataclasses
 import logging
 import math
 import os
-import shutil
 import time
 from collections.abc import Callable
 
@@ -24,15 +23,13 @@ import pandas as pd
 import torch
 
 from pipeline import tables
-from pipeline.engine import CHECKPOINT_NAME, TrainConfig, Trainer, load_checkpoint, load_model
-from pipeline.engine.checkpoints import code_fingerprint, modules_of
-from pipeline.engine.run import checkpoint_dir
+from pipeline.engine import TrainConfig, load_model, train_to_checkpoint
 from pipeline.images import metrics
 from pipeline.images.classifier import Classifier
 from pipeline.images.datasets import ImageSet
 from pipeline.images.dvae import DiscreteVAE, DVAEConfig
 from pipeline.images.loader import ImageDataset, to_tensor, to_uint8
-from pipeline.io import DataError, atomic_path
+from pipeline.io import DataError
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +57,10 @@ class DVAETrainConfig:
                 raise ValueError(f"train.{key}: {getattr(self, key)} must be >= 1")
 
     def engine_config(self, steps: int) -> TrainConfig:
+        # ddp=False: one process, since the per-epoch evaluation runs in the loop's callback
         return TrainConfig(steps=steps, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
                            device=self.device, ema_decay=self.ema_decay, log_every=self.log_every,
-                           checkpoint_every=self.checkpoint_every, amp=False)  # fmt: skip
+                           checkpoint_every=self.checkpoint_every, amp=False, ddp=False)  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,8 +180,6 @@ def train_dvae(
         )
     engine_cfg = cfg.train.engine_config(per_epoch * cfg.train.epochs)
     x_test01 = to_unit(data.x_test)
-    folder = checkpoint_dir(output)
-    trainer = Trainer(engine_cfg, folder, threads, code_fingerprint(*modules_of(model), __file__))
 
     def on_step(step: int) -> None:
         if step % per_epoch == 0:
@@ -192,14 +188,18 @@ def train_dvae(
             )
 
     start = time.perf_counter()
-    result = trainer.fit(model, ImageDataset(data.x_train, data.y_train), on_step=on_step)
+    dataset = ImageDataset(data.x_train, data.y_train)
+    result = train_to_checkpoint(
+        model,
+        engine_cfg,
+        dataset,
+        output,
+        provenance,
+        threads,
+        on_step=on_step,
+        sources=(__file__,),
+    )
     seconds = time.perf_counter() - start
-    ckpt = load_checkpoint(folder / CHECKPOINT_NAME)
-    ckpt["model"] = result.model.state_dict()  # the history rows appended after the last save
-    ckpt["provenance"] = provenance(result.device)
-    with atomic_path(output) as tmp:
-        torch.save(ckpt, tmp)
-    shutil.rmtree(folder)
     speed = [r["value"] for r in result.log if r["metric"] == "images_per_s"]
     rows = list(model.history) + [
         {"step": -1, "metric": "train_seconds", "value": seconds},
