@@ -188,11 +188,10 @@ def train_dvae(
             )
 
     start = time.perf_counter()
-    dataset = ImageDataset(data.x_train, data.y_train)
     result = train_to_checkpoint(
         model,
         engine_cfg,
-        dataset,
+        ImageDataset(data.x_train, data.y_train),
         output,
         provenance,
         threads,
