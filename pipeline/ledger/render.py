@@ -11,9 +11,18 @@ import pandas as pd
 from pipeline.ledger.verdicts import VERDICTS
 
 # The report centres its content panel (flex, items-center); a description taller than the
-# window would lose its top to the overflow, so the ledger asks for "safe" centring.
+# window would lose its top to the overflow, so the ledger asks for "safe" centring. Its home
+# view sets the description (at most 32rem wide) and the rule graph side by side in one flex
+# row that does not wrap: the full DAG's graph is wider than the window, so the row squeezed the
+# description and the ledger's tables ran under the graph. The ledger takes the whole row and
+# the graph wraps below it, scrolling inside its own box.
 STYLE = """<style>
 div.grow.flex.items-center.justify-center.h-screen.overflow-auto{align-items:safe center}
+div.grow.flex.gap-3.p-3.items-start:has(#claims-ledger){flex-wrap:wrap}
+div.grow.flex.gap-3.p-3.items-start:has(#claims-ledger)>div.py-2:not(#rulegraph){flex:1 1 100%;min-width:0}
+div.prose.max-w-lg:has(#claims-ledger){max-width:none}
+#claims-ledger{overflow-x:auto}
+#rulegraph{max-width:100%;overflow:auto}
 table.ledger{border-collapse:collapse;font-size:12px;margin:0.5em 0}
 table.ledger td,table.ledger th{border:1px solid #ccc;padding:2px 5px;vertical-align:top;text-align:left}
 .v-reproduced{background:#c8e6c9}.v-partly{background:#fff3c4}
@@ -96,7 +105,7 @@ def front_page(ledger: pd.DataFrame, counts: pd.DataFrame, chart_png: bytes) -> 
         f"claim; the full table, with the author's values, both scales and the provenance of "
         f'every value, is the report item <a href="javascript:void(app.showResultInfo('
         f"'results/ledger/ledger.html'))\">ledger.html</a> (menu: 0. Claims ledger).</p>"
-        f'<img alt="verdicts per post" style="max-width:100%" src="data:image/png;base64,{img}">'
+        f'<img alt="verdicts per post" style="max-width:min(100%,720px)" src="data:image/png;base64,{img}">'
         f"{counts_table(counts)}{_chips(ledger)}"
         f'<table class="ledger ledger-entries"><tr><th>id</th><th>verdict</th>'
         f"<th>our value (the scale that decided)</th><th>evidence</th></tr>{rows}</table></div>"

@@ -3,6 +3,7 @@ opens on it, and headless Chromium renders it without script errors."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -104,6 +105,48 @@ def rendered(dom: str) -> str:
     return re.sub(r"<script\b.*?</script>", "", dom, flags=re.S)
 
 
+# Appended to a copy of the report: once the app has rendered the ledger and the rule graph,
+# write their boxes (as laid out by the browser) into an attribute that --dump-dom shows.
+LAYOUT_PROBE = """<script>
+function probe(n) {
+  const ledger = document.querySelector("#claims-ledger");
+  const graph = document.querySelector("#rulegraph canvas, #rulegraph svg");
+  if ((!ledger || !graph) && n > 0) { setTimeout(() => probe(n - 1), 200); return; }
+  const l = ledger.getBoundingClientRect(), g = graph.getBoundingClientRect();
+  document.body.setAttribute("data-layout", JSON.stringify({
+    ledger_bottom: l.bottom, ledger_right: l.right, graph_top: g.top, width: innerWidth}));
+}
+window.addEventListener("load", () => probe(50));
+</script>"""
+
+
+def layout(exe: str, profile: Path, report: Path, tmp_path: Path, width: int) -> dict:
+    """The boxes of the ledger and the rule graph in the rendered report at a window width."""
+    html = report.read_text()
+    end = html.rfind("</body>")
+    probed = tmp_path / f"report-probe-{width}.html"
+    probed.write_text(html[:end] + LAYOUT_PROBE + html[end:])
+    dom = subprocess.run(
+        [
+            exe,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--window-size={width},900",
+            "--dump-dom",
+            probed.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found = re.search(r'<body[^>]*data-layout="([^"]*)"', dom.stdout)
+    assert found, "the layout probe did not run: the ledger or the rule graph never rendered"
+    box = json.loads(found.group(1).replace("&quot;", '"'))
+    assert box["width"] == width and box["ledger_right"] <= width, box
+    return box
+
+
 @pytest.mark.slow
 def test_report_opens_on_the_ledger_in_a_browser(workflow, tmp_path):
     exe = chromium()
@@ -128,6 +171,9 @@ def test_report_opens_on_the_ledger_in_a_browser(workflow, tmp_path):
     row = re.search(r'data-id="E2\.1".*?</tr>', html, re.S).group(0)
     assert "reproduced" in row and "p-value: 0.1 [seeds 0.1 – 0.3] &gt; 0.01 ✓" in row
     assert "not run: no entry yet" in re.search(r'data-id="E3\.1".*?</tr>', html, re.S).group(0)
+    for width in (700, 1400):  # a narrow window and a wide one: the graph never covers the ledger
+        box = layout(exe, profile, workflow / "results/report.html", tmp_path, width)
+        assert box["ledger_bottom"] <= box["graph_top"], box
     shot = tmp_path / "report.png"  # for people to look at: the report's first screen
     subprocess.run(
         [
