@@ -116,11 +116,9 @@ def test_bad_model_config_names_the_key():
         vx.build_model(DVAEConfig(image_size=28, **TINY), tiny_data())
 
 
-def test_evaluate_dvae_rows_and_grids(tmp_path):
-    data = tiny_data()
-    model = vx.build_model(DVAEConfig(**TINY), data)
-    ckpt = {"config": dict(vars(model.config)), "model": model.state_dict(), "ema": {}, "emas": {}}
-    torch.save(ckpt, tmp_path / "dvae.pt")
+def write_classifier(path) -> None:
+    """A tiny untrained classifier checkpoint (EMA = raw weights), seeded."""
+    torch.manual_seed(0)
     clf = Classifier(ClassifierConfig(width=4, feature_dim=8))
     torch.save(
         {
@@ -128,8 +126,16 @@ def test_evaluate_dvae_rows_and_grids(tmp_path):
             "model": clf.state_dict(),
             "ema": {f"module.{k}": v for k, v in clf.state_dict().items()},
         },
-        tmp_path / "clf.pt",
+        path,
     )
+
+
+def test_evaluate_dvae_rows_and_grids(tmp_path):
+    data = tiny_data()
+    model = vx.build_model(DVAEConfig(**TINY), data)
+    ckpt = {"config": dict(vars(model.config)), "model": model.state_dict(), "ema": {}, "emas": {}}
+    torch.save(ckpt, tmp_path / "dvae.pt")
+    write_classifier(tmp_path / "clf.pt")
     cfg = vx.DVAEEvaluateConfig(iwae_k=5, n_samples=30, n_grid=9, batch_size=20, device="cpu")
     frame, grids = vx.evaluate_dvae(
         cfg, data, "tiny", {"gumbel": str(tmp_path / "dvae.pt")}, str(tmp_path / "clf.pt"), "cpu"
@@ -140,3 +146,92 @@ def test_evaluate_dvae_rows_and_grids(tmp_path):
     )
     assert 0.0 <= values[("gumbel", "confident_share")] <= 1.0
     assert grids["gumbel"].shape == (9, 8, 8, 1) and grids["gumbel"].dtype == np.uint8
+
+
+TINY_TRAIN = {"epochs": 3, "batch_size": 30, "device": "cpu", "log_every": 2}
+
+
+def provenance(device: str) -> dict:
+    return {"device": device}
+
+
+def test_train_dvae_repeats_bit_for_bit_whatever_the_global_rng(tmp_path):
+    """The initial weights come from train.seed, not from whatever torch's global generator
+    held (it is seeded afresh in every process): the same config gives the same rows and weights."""
+    cfg = vx.DVAEVariantConfig(DVAEConfig(**TINY, tau_decay=0.99), vx.DVAETrainConfig(**TINY_TRAIN))
+    frames = []
+    for i, disturb in enumerate((1, 2)):
+        torch.manual_seed(disturb)  # another global state before each run
+        torch.rand(disturb)
+        frames.append(
+            vx.train_dvae(cfg, tiny_data(), "tiny", "g", tmp_path / f"{i}.pt", provenance)
+        )
+    a, b = (f[f.step > 0].reset_index(drop=True) for f in frames)  # not the timings
+    assert len(a) == 9 and a[["step", "metric", "value"]].equals(b[["step", "metric", "value"]])
+    wa, wb = (load_model(tmp_path / f"{i}.pt", DiscreteVAE, ema=False)[0] for i in (0, 1))
+    for (k, va), vb in zip(wa.state_dict().items(), wb.state_dict().values(), strict=True):
+        assert not torch.is_tensor(va) or torch.equal(va, vb), k
+
+
+def test_train_and_evaluate_dvae_repeat_bit_for_bit_in_fresh_processes(tmp_path):
+    """The rules' CLI chain (train-dvae, then evaluate-dvae) run twice, each in a new process,
+    gives identical per-epoch and final rows."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from pipeline import tables
+    from pipeline.images.datasets import save_npz
+
+    save_npz(tiny_data(), tmp_path / "data.npz")
+    write_classifier(tmp_path / "clf.pt")
+    variant = json.dumps({"model": {**TINY, "tau_decay": 0.99}, "train": TINY_TRAIN})
+    evaluate = json.dumps({"iwae_k": 5, "n_samples": 30, "n_grid": 9, "batch_size": 20})
+    for run in ("a", "b"):
+        d = tmp_path / run
+        argv = [
+            ["estimators", "train-dvae", "--config", variant, "--dataset", "tiny",
+             "--variant", "g", "--data", str(tmp_path / "data.npz"), "--output",
+             str(d / "model.pt"), "--epochs-output", str(d / "epochs.parquet")],
+            ["estimators", "evaluate-dvae", "--config", evaluate, "--dataset", "tiny",
+             "--data", str(tmp_path / "data.npz"), "--classifier", str(tmp_path / "clf.pt"),
+             "--models", f"g={d / 'model.pt'}", "--output", str(d / "metrics.parquet"),
+             "--samples", str(d / "samples.npz"), "--html", str(d / "metrics.html")],
+        ]  # fmt: skip
+        code = f"from pipeline.__main__ import main; assert not any(main(a) for a in {argv!r})"
+        subprocess.run(
+            [sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2]
+        )
+    for name in ("epochs", "metrics"):
+        a, b = (tables.read_results(tmp_path / r / f"{name}.parquet") for r in ("a", "b"))
+        keep = ~a.metric.isin(["train_seconds", "engine_images_per_s"])
+        assert keep.sum() >= 5, name
+        assert a[keep].value.to_numpy().tobytes() == b[keep].value.to_numpy().tobytes(), name
+        assert list(a[keep].metric) == list(b[keep].metric), name
+
+
+def test_train_dvae_resumed_after_a_kill_keeps_every_epoch_row(tmp_path, monkeypatch):
+    """A checkpoint on an epoch's last step holds that epoch's rows: killed in epoch 3's
+    evaluation and resumed from the checkpoint at epoch 2, the run matches an uninterrupted one."""
+    cfg = vx.DVAEVariantConfig(
+        DVAEConfig(**TINY, tau_decay=0.99),
+        vx.DVAETrainConfig(**{**TINY_TRAIN, "epochs": 4, "checkpoint_every": 8}),  # 4 steps/epoch
+    )
+    full = vx.train_dvae(cfg, tiny_data(), "tiny", "g", tmp_path / "full.pt", provenance)
+    rows = vx.epoch_rows
+
+    def killed_in_epoch_3(model, x, epoch, step, batch):
+        if epoch == 3:
+            raise KeyboardInterrupt
+        return rows(model, x, epoch, step, batch)
+
+    monkeypatch.setattr(vx, "epoch_rows", killed_in_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        vx.train_dvae(cfg, tiny_data(), "tiny", "g", tmp_path / "killed.pt", provenance)
+    monkeypatch.setattr(vx, "epoch_rows", rows)
+    resumed = vx.train_dvae(cfg, tiny_data(), "tiny", "g", tmp_path / "killed.pt", provenance)
+    a, b = (
+        f[f.step > 0][["step", "metric", "value"]].reset_index(drop=True) for f in (full, resumed)
+    )
+    assert sorted(set(a.step)) == [1, 2, 3, 4] and a.equals(b)
