@@ -299,7 +299,11 @@ class Trainer:
         fixed_batch: torch.Tensor | None = None,
         on_step: Callable[[int], None] | None = None,
     ) -> TrainResult:
-        """Train ``model`` for ``cfg.steps`` steps (resuming from the checkpoint folder if any)."""
+        """Train ``model`` for ``cfg.steps`` steps (resuming from the checkpoint folder if any).
+
+        ``on_step(step)`` runs after each step and before that step's checkpoint, so the
+        checkpoint holds what it did (the discrete VAE's per-epoch rows, as extra state): a run
+        resumed from a checkpoint never skips a callback."""
         cfg = self.cfg
         device = resolve_device(cfg.device, self.threads)
         rank, world = distributed()
@@ -373,6 +377,8 @@ class Trainer:
                 bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:4]})
                 log.info("step %d: %s", step, ", ".join(f"{k}={v:.5g}" for k, v in means.items()))
                 sums, count, t0, ctx.items = defaultdict(float), 0, time.perf_counter(), 0
+            if on_step is not None:  # before the checkpoint, which then holds what it did
+                on_step(step)
             if (
                 self.checkpoint_dir
                 and rank == 0
@@ -391,8 +397,6 @@ class Trainer:
                     rows,
                     {"fingerprint": self.fingerprint, "pending": pending},
                 )
-            if on_step is not None:
-                on_step(step)
         bar.close()
         first = next(iter(emas.values())).module
         acts = {}

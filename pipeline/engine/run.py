@@ -48,8 +48,8 @@ def train_to_checkpoint(
     ``provenance(device)`` gives the record stored in the checkpoint. The resume fingerprint
     covers the engine and the modules defining ``model``: editing another model's code never
     invalidates this run's checkpoint. ``sources`` adds modules (or paths) to that fingerprint;
-    ``on_step`` is the loop's per-step callback (an evaluation per epoch); the final checkpoint
-    holds the model as it is after the last callback.
+    ``on_step`` is the loop's per-step callback (an evaluation per epoch), run before each
+    checkpoint, so the final checkpoint holds the model as it is after the last callback.
     """
     relaunch = torchrun_argv(cfg, sys.argv[1:])
     if relaunch:
@@ -63,7 +63,6 @@ def train_to_checkpoint(
     if int(os.environ.get("RANK", 0)) != 0:
         return None
     ckpt = load_checkpoint(folder / CHECKPOINT_NAME)
-    ckpt["model"] = result.model.state_dict()  # incl. extra state set by on_step after the save
     ckpt["provenance"] = provenance(result.device)
     with atomic_path(output) as tmp:
         torch.save(ckpt, tmp)

@@ -176,6 +176,55 @@ def test_replay_buffer_is_restored_and_never_averaged(tmp_path):
     assert torch.equal(model.energy.weight, full.emas[0.99].energy.weight)
 
 
+class Recorder(BufferModel):
+    """Keeps what a per-step callback recorded as extra state (the discrete VAE's epoch rows)."""
+
+    def __init__(self, config: ToyConfig = ToyConfig()):
+        super().__init__(config)
+        self.recorded: list[int] = []
+
+    def get_extra_state(self):
+        return {**super().get_extra_state(), "recorded": list(self.recorded)}
+
+    def set_extra_state(self, state):
+        super().set_extra_state(state)
+        self.recorded = list(state["recorded"])
+
+
+def test_a_callback_at_a_checkpoint_step_is_in_that_checkpoint(tmp_path):
+    """The callback runs before the step's checkpoint: a run resumed from the checkpoint at step
+    8 (killed in step 10's callback) keeps step 8's record and matches an uninterrupted run."""
+
+    def record(model, kill_at=None):
+        def on_step(step):
+            if step == kill_at:
+                raise KeyboardInterrupt
+            if step % 4 == 0:  # "end of an epoch", on the checkpoint steps
+                model.recorded.append(step)
+
+        return on_step
+
+    def fit(folder, kill_at=None):
+        torch.manual_seed(0)
+        model = Recorder()
+        cfg = TrainConfig(steps=12, batch_size=16, checkpoint_every=4, log_every=2, device="cpu")
+        trainer = Trainer(cfg, folder, fingerprint="t")
+        return trainer.fit(
+            model, ArrayDataset(eight_gaussians(256)), on_step=record(model, kill_at)
+        )
+
+    full = fit(tmp_path / "full")
+    with pytest.raises(KeyboardInterrupt):
+        fit(tmp_path / "killed", kill_at=10)
+    assert load_checkpoint(tmp_path / "killed" / CHECKPOINT_NAME)["step"] == 8
+    resumed = fit(tmp_path / "killed")
+    assert full.model.recorded == resumed.model.recorded == [4, 8, 12]
+    assert torch.equal(full.model.energy.weight, resumed.model.energy.weight)
+    assert torch.equal(full.model.buffer, resumed.model.buffer)
+    final, _ = load_model(tmp_path / "full" / CHECKPOINT_NAME, Recorder, ema=False)
+    assert final.recorded == [4, 8, 12]  # the last step's record is in the last checkpoint
+
+
 def test_several_decays_share_one_raw_trajectory():
     one = run(ToyWGANGP, ema_decay=0.9)
     two = run(ToyWGANGP, ema_decay=(0.9, 0.99))
