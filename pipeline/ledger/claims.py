@@ -44,8 +44,10 @@ class ClaimsError(ValueError):
     """A claims file that cannot be used: the message names the file and the entry."""
 
 
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader with YAML 1.2's floats: ``1e-7`` is a number, not a string."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """PyYAML's safe loader with YAML 1.2's floats: ``1e-7`` is a number, not a string. libyaml's
+    parser where PyYAML has it (10x the pure-Python one; the claims are read at every snakemake
+    start, dry runs included); the resolvers, and so the values, are the same."""
 
 
 _Loader.add_implicit_resolver(
