@@ -6,21 +6,31 @@ closed form. The kernels follow ``sklearn.mixture.GaussianMixture`` operation by
 ``reg_covar``, same ``10·eps`` on the component weights, precision Cholesky factors, the lower bound
 computed in the E-step before the M-step, stop on ``|Δ mean log-likelihood| < tol``), so from the
 same initialisation both reach the same log-likelihood in the same number of iterations.
-Memory is O(N·K + N·D): components are looped over, never an N×K×D tensor.
+Memory is O(N·K + N·D): components are looped over, never an N×K×D tensor. On the numpy backend in
+float64 the full-covariance kernels are compiled (numba) row chunk by row chunk; see
+:func:`_full_pass`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 
+import numba
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from pipeline.em.backend import NumpyOps, check_backend_params, check_positive_int
+from pipeline.em.backend import (
+    NumpyOps,
+    check_backend_params,
+    check_positive_int,
+    compiled_threads,
+    n_threads_default,
+)
 from pipeline.em.kmeans import KMeans, kmeans_plusplus
 
 COVARIANCE_TYPES = ("full", "diag", "spherical")
@@ -37,7 +47,11 @@ def estimate_parameters(ops, X, resp, reg_covar: float, covariance_type: str):
     nk = resp.sum(axis=0) + 10 * np.finfo(np.float64).eps
     means = (resp.T @ X) / nk[:, None]
     n_components, n_features = means.shape
-    if covariance_type == "full":
+    if covariance_type == "full" and _compiled(ops, X):
+        with compiled_threads(n_threads_default()):
+            resp = np.ascontiguousarray(resp, dtype=np.float64)
+            cov = _full_covariances(np.ascontiguousarray(X), resp, means, nk, reg_covar)
+    elif covariance_type == "full":
         cov = ops.zeros((n_components, n_features, n_features))
         eye = ops.eye(n_features)
         for k in range(n_components):
@@ -114,6 +128,11 @@ def log_gaussian_prob(ops, X, means, prec_chol, covariance_type: str):
     """log N(x_i | μ_k, Σ_k), shape (N, K)."""
     n_samples, n_features = X.shape
     n_components = means.shape[0]
+    if covariance_type == "full" and _compiled(ops, X):
+        out = np.empty((n_samples, n_components))
+        with compiled_threads(n_threads_default()):
+            _full_log_prob(np.ascontiguousarray(X), means, prec_chol, None, out)
+        return out
     if covariance_type == "full":
         log_prob = ops.zeros((n_samples, n_components))
         for k in range(n_components):
@@ -140,6 +159,161 @@ def e_step(ops, X, weights, means, prec_chol, covariance_type: str):
     weighted = log_gaussian_prob(ops, X, means, prec_chol, covariance_type) + ops.log(weights)
     norm = ops.logsumexp(weighted, 1)
     return float(norm.mean()), weighted - norm[:, None]
+
+
+# Full covariance on the numpy backend in float64 (sklearn's case): compiled row chunks. Rows are
+# cut into at most MAX_BLOCKS blocks of whole chunks, handed out dynamically to the numba threads
+# (BLAS held to one thread inside them, as for K-means). E-step: per chunk, one GEMM
+# X_c [P_1 … P_K] (numba's np.dot calls scipy's BLAS) gives every component's X P_k at once; per row
+# and component μ_k P_k is subtracted and the squares summed (sklearn's y = X P_k − μ_k P_k, Σ y²),
+# and, fused, the log-sum-exp, the responsibilities and their sums Σ r, Σ r x follow while the row
+# is in cache. M-step: per chunk and component, (r ⊙ (X_c − μ_k))ᵀ (X_c − μ_k) by one GEMM, as
+# sklearn's. Blocks keep their own partial sums, reduced in block order after the loop, so the
+# results do not depend on the thread count; they differ from sklearn's only by summation order.
+TILE_ELEMENTS = 1 << 14  # a chunk's X_c [P_1 … P_K] tile: 128 KiB in float64, in L2
+MAX_BLOCKS = 32
+PARTIAL_ELEMENTS = 1 << 22  # all blocks' partial covariance sums together: 32 MiB
+MAX_CHUNK_ROWS = 256
+
+
+def _compiled(ops, X) -> bool:
+    """Whether the compiled full-covariance kernels apply: numpy backend, float64 throughout."""
+    return (
+        isinstance(ops, NumpyOps)
+        and ops.dtype == np.float64
+        and isinstance(X, np.ndarray)
+        and X.dtype == np.float64
+    )
+
+
+def _chunking(n_samples: int, width: int, partial: int) -> tuple[int, int]:
+    """(rows per chunk, rows per block): a chunk's tile is ``width`` wide, a block's partial sums
+    ``partial`` elements."""
+    chunk = max(1, min(MAX_CHUNK_ROWS, TILE_ELEMENTS // max(1, width)))
+    n_chunks = -(-n_samples // chunk)
+    n_blocks = max(1, min(MAX_BLOCKS, n_chunks, PARTIAL_ELEMENTS // max(1, partial)))
+    return chunk, -(-n_chunks // n_blocks) * chunk
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _full_pass(X, pc_all, mu_pc, log_det, log_w, out, fused, chunk_rows, block_rows, totals,
+               nk_part, sums_part):  # fmt: skip
+    """log N(x_i | μ_k, Σ_k) + log π_k into ``out`` (N, K); if ``fused``, the responsibilities
+    instead, each block's Σ log p(x_i) in ``totals``, Σ r_ik in ``nk_part``, Σ r_ik x_i in
+    ``sums_part``."""
+    n, d = X.shape
+    n_components = log_det.shape[0]
+    const = d * np.log(2 * np.pi)
+    for block in numba.prange(len(totals)):
+        tile = np.empty((chunk_rows, n_components * d))
+        lp = np.empty(n_components)
+        nk, sums, total = nk_part[block], sums_part[block], 0.0
+        nk[:] = 0.0
+        sums[:] = 0.0
+        stop = min(n, (block + 1) * block_rows)
+        for a in range(block * block_rows, stop, chunk_rows):
+            b = min(a + chunk_rows, stop)
+            y = tile[: b - a]
+            np.dot(X[a:b], pc_all, y)
+            for i in range(b - a):
+                top = -np.inf
+                for k in range(n_components):
+                    sq = 0.0
+                    for j in range(d):
+                        v = y[i, k * d + j] - mu_pc[k, j]
+                        sq += v * v
+                    lp[k] = (-0.5 * (const + sq) + log_det[k]) + log_w[k]
+                    top = max(top, lp[k])
+                if not fused:
+                    for k in range(n_components):
+                        out[a + i, k] = lp[k]
+                    continue
+                acc = 0.0
+                for k in range(n_components):
+                    acc += np.exp(lp[k] - top)
+                norm = top + np.log(acc)
+                total += norm
+                for k in range(n_components):
+                    r = np.exp(lp[k] - norm)
+                    out[a + i, k] = r
+                    nk[k] += r
+                    for j in range(d):
+                        sums[k, j] += r * X[a + i, j]
+        totals[block] = total
+
+
+def _full_log_prob(X, means, prec_chol, log_weights, out):
+    """:func:`_full_pass` over ``X`` (C-contiguous float64) on the numba threads in force.
+
+    ``log_weights`` None: ``out`` gets log N(x_i | μ_k, Σ_k). Otherwise ``out`` gets the
+    responsibilities and the result is (mean log-likelihood, Σ_i r_ik, Σ_i r_ik x_i).
+    """
+    n, d = X.shape
+    n_components = means.shape[0]
+    fused = log_weights is not None
+    log_w = np.zeros(n_components) if log_weights is None else np.asarray(log_weights, np.float64)
+    prec_chol, means = np.asarray(prec_chol, np.float64), np.asarray(means, np.float64)
+    pc_all = np.ascontiguousarray(prec_chol.transpose(1, 0, 2).reshape(d, n_components * d))
+    mu_pc = (means[:, None, :] @ prec_chol)[:, 0]  # μ_k P_k, sklearn's np.dot(mu, prec_chol)
+    log_det = np.log(np.einsum("kii->ki", prec_chol)).sum(axis=1)
+    chunk, block_rows = _chunking(n, n_components * d, n_components * (d + 1) if fused else 1)
+    n_blocks = -(-n // block_rows)
+    totals = np.empty(n_blocks)
+    nk_part = np.empty((n_blocks, n_components) if fused else (n_blocks, 0))
+    sums_part = np.empty((n_blocks, n_components, d) if fused else (n_blocks, 0, 0))
+    _full_pass(X, pc_all, np.ascontiguousarray(mu_pc), log_det, log_w, out, fused, chunk,
+               block_rows, totals, nk_part, sums_part)  # fmt: skip
+    if fused:
+        return totals.sum() / n, nk_part.sum(axis=0), sums_part.sum(axis=0)
+    return None
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _covariance_pass(X, resp, means, chunk_rows, block_rows, part):
+    """Each block's Σ_i r_ik (x_i − μ_k)(x_i − μ_k)ᵀ into ``part`` (n_blocks, K, D, D)."""
+    n, d = X.shape
+    n_components = means.shape[0]
+    for block in numba.prange(part.shape[0]):
+        acc = part[block]
+        acc[:] = 0.0
+        diff = np.empty((chunk_rows, d))
+        weighted = np.empty((chunk_rows, d))
+        prod = np.empty((d, d))
+        stop = min(n, (block + 1) * block_rows)
+        for a in range(block * block_rows, stop, chunk_rows):
+            m = min(a + chunk_rows, stop) - a
+            for k in range(n_components):
+                for i in range(m):
+                    r = resp[a + i, k]
+                    for j in range(d):
+                        v = X[a + i, j] - means[k, j]
+                        diff[i, j] = v
+                        weighted[i, j] = r * v
+                np.dot(weighted[:m].T, diff[:m], prod)
+                for j in range(d):
+                    for f in range(d):
+                        acc[k, j, f] += prod[j, f]
+
+
+def _full_covariances(X, resp, means, nk, reg_covar: float):
+    """M-step full covariances Σ_i r_ik (x_i − μ_k)(x_i − μ_k)ᵀ / N_k + reg_covar·I by
+    :func:`_covariance_pass` on the numba threads in force (``X``, ``resp`` C-contiguous)."""
+    n, d = X.shape
+    n_components = means.shape[0]
+    chunk, block_rows = _chunking(n, d, n_components * d * d)
+    part = np.empty((-(-n // block_rows), n_components, d, d))
+    _covariance_pass(X, resp, np.ascontiguousarray(means), chunk, block_rows, part)
+    return part.sum(axis=0) / nk[:, None, None] + reg_covar * np.eye(d)
+
+
+def _em_step_compiled(X, weights, means, prec_chol, reg_covar: float):
+    """:func:`e_step` then :func:`estimate_parameters` (full, numpy float64) in two compiled passes:
+    (mean log-likelihood, N_k, means, covariances). The caller sets the threads."""
+    resp = np.empty((X.shape[0], means.shape[0]))
+    lower, nk, sums = _full_log_prob(X, means, prec_chol, np.log(weights), resp)
+    nk = nk + 10 * np.finfo(np.float64).eps
+    means = sums / nk[:, None]
+    return float(lower), nk, means, _full_covariances(X, resp, means, nk, reg_covar)
 
 
 def joint_kl(ops, X, resp, weights, means, prec_chol, covariance_type: str) -> float:
@@ -256,20 +430,30 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """One EM run from ``params``: (lower bounds, converged, n_iter, final params, covariances)."""
         weights, means, pc = params
         cov, lower, bounds, converged = None, -np.inf, [], False
-        for _ in range(self.max_iter):
-            previous = lower
-            lower, log_resp = e_step(ops, Xb, weights, means, pc, self.covariance_type)
-            nk, means, cov = estimate_parameters(
-                ops, Xb, ops.exp(log_resp), self.reg_covar, self.covariance_type
-            )
-            check_covariances(ops, means, cov, self.covariance_type, Xb.shape[0])
-            weights, pc = nk / nk.sum(), precision_cholesky(ops, cov, self.covariance_type)
-            bounds.append(lower)
-            if not np.isfinite(lower):
-                raise ValueError("the log-likelihood is not finite; check X for extreme values")
-            if abs(lower - previous) < self.tol:
-                converged = True
-                break
+        compiled = self.covariance_type == "full" and _compiled(ops, Xb)
+        if compiled:
+            Xb = np.ascontiguousarray(Xb)
+        threads = compiled_threads(n_threads_default()) if compiled else contextlib.nullcontext()
+        with threads:
+            for _ in range(self.max_iter):
+                previous = lower
+                if compiled:
+                    lower, nk, means, cov = _em_step_compiled(
+                        Xb, weights, means, pc, self.reg_covar
+                    )
+                else:
+                    lower, log_resp = e_step(ops, Xb, weights, means, pc, self.covariance_type)
+                    nk, means, cov = estimate_parameters(
+                        ops, Xb, ops.exp(log_resp), self.reg_covar, self.covariance_type
+                    )
+                check_covariances(ops, means, cov, self.covariance_type, Xb.shape[0])
+                weights, pc = nk / nk.sum(), precision_cholesky(ops, cov, self.covariance_type)
+                bounds.append(lower)
+                if not np.isfinite(lower):
+                    raise ValueError("the log-likelihood is not finite; check X for extreme values")
+                if abs(lower - previous) < self.tol:
+                    converged = True
+                    break
         return bounds, converged, len(bounds), (weights, means, pc), cov
 
     def fit_predict(self, X, y=None):

@@ -195,6 +195,22 @@ def test_constant_feature_is_singular_without_reg_covar(backend, covariance_type
     assert GaussianMixture(1, reg_covar=1e-6, **kw).fit(X).converged_
 
 
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_constant_feature_in_an_em_step_is_singular(backend, covariance_type):
+    # Given initial parameters skip the initial M-step, so the EM loop's own check must catch the
+    # constant feature's variance (rounding noise) in the first M-step.
+    X = np.c_[np.full(2000, 0.1), np.random.default_rng(0).normal(size=2000)]
+    if covariance_type == "spherical":
+        X[:, 1] = -3.7
+    init = dict(weights_init=[1.0], means_init=[[0.0, 0.0]])
+    init["precisions_init"] = PRECISION_ONES[covariance_type](1, 2)
+    kw = dict(covariance_type=covariance_type, backend=backend, **init)
+    with pytest.raises(ValueError, match="increase reg_covar"):
+        GaussianMixture(1, reg_covar=0.0, **kw).fit(X)
+    assert GaussianMixture(1, reg_covar=1e-6, **kw).fit(X).converged_
+
+
 def test_non_convergence_warns_and_sets_attributes(mixture):
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         gm = GaussianMixture(3, max_iter=2, tol=0, random_state=0).fit(mixture)
@@ -216,3 +232,43 @@ def test_same_random_state_same_fit_as_sklearn(mixture, init_params):
     ref = SkGMM(3, **kw).fit(mixture)
     assert ours.n_iter_ == ref.n_iter_
     assert abs(ours.lower_bound_ - ref.lower_bound_) < 1e-9
+
+
+@pytest.mark.parametrize("tile", [None, 1, 100])  # the default chunks; one row; a partial chunk
+def test_compiled_full_step_matches_sklearn(monkeypatch, tile):
+    # The compiled full-covariance E- and M-step (numpy, float64) against sklearn's own functions,
+    # over several blocks and a partial last chunk; the same bits on 1 and 2 numba threads.
+    from sklearn.mixture import _gaussian_mixture as skm
+
+    from pipeline.em import gmm
+    from pipeline.em.backend import compiled_threads
+
+    if tile is not None:
+        monkeypatch.setattr(gmm, "TILE_ELEMENTS", tile)
+    rng = np.random.default_rng(0)
+    X, _ = make_blobs(5003, n_features=5, centers=7, random_state=1)
+    w, mu = rng.dirichlet(np.ones(7)), X[rng.choice(len(X), 7, replace=False)]
+    cov = np.stack([np.cov(X[rng.choice(len(X), 50)].T) for _ in range(7)])
+    pc = skm._compute_precision_cholesky(cov, "full")
+    ref = skm._estimate_log_gaussian_prob(X, mu, pc, "full")
+    np.testing.assert_allclose(
+        gmm.log_gaussian_prob(NumpyOps(), X, mu, pc, "full"), ref, rtol=1e-13
+    )
+    sk = SkGMM(7, reg_covar=1e-6)
+    sk.weights_, sk.means_, sk.precisions_cholesky_ = w, mu, pc
+    lower_ref, log_resp = sk._estimate_log_prob_resp(X)
+    nk_ref, mu_ref, cov_ref = skm._estimate_gaussian_parameters(X, np.exp(log_resp), 1e-6, "full")
+    steps = []
+    for threads in (1, 2):
+        with compiled_threads(threads):
+            steps.append(gmm._em_step_compiled(X, w, mu, pc, 1e-6))
+    lower, nk, means, covariances = steps[0]
+    assert lower == pytest.approx(lower_ref.mean(), rel=1e-14)
+    np.testing.assert_allclose(nk, nk_ref, rtol=1e-12)
+    np.testing.assert_allclose(means, mu_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(covariances, cov_ref, rtol=1e-11, atol=1e-12)
+    for a, b in zip(steps[0], steps[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(
+        estimate_parameters(NumpyOps(), X, np.exp(log_resp), 1e-6, "full")[2], cov_ref, rtol=1e-11
+    )
