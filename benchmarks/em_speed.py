@@ -1,7 +1,7 @@
 """Speed of the em estimators against scikit-learn, same data, same init, same stopping rule.
 
-    .venv/bin/python benchmarks/em_speed.py [--threads 2] [--repeats 3] [--quick] [--out FILE]
-                                            [--cases kmeans gmm plsa] [--no-torch]
+    .venv/bin/python benchmarks/em_speed.py [--threads 2] [--repeats 3] [--quick | --size quick]
+                                            [--out FILE] [--cases kmeans gmm plsa] [--no-torch]
 
 Shapes are those of issue 4 / anchors §2.3: KMeans 200k × 64, k = 64 (std 1 and std 6); GMM
 50k × 16, K = 16, full covariance (tol = 1e-3, and a fixed 10 iterations with tol = 0); pLSA
@@ -143,6 +143,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="small shapes, for a smoke test")
     parser.add_argument(
+        "--size",
+        choices=["full", "quick"],
+        default="full",
+        help="quick: the shapes of --quick (N / 10, pLSA 10 iterations); full: the issue's shapes",
+    )
+    parser.add_argument(
         "--gpu-sizes", action="store_true", help="the issue's GPU shapes (CUDA only)"
     )
     parser.add_argument("--out", default="results/benchmarks/em_speed.json")
@@ -155,7 +161,8 @@ def main() -> None:
     threadpool_limits(args.threads)
     devices = [] if args.no_torch else ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     loadavg_before = os.getloadavg()
-    scale, fewer = (10 if args.quick else 1), max(1, args.repeats - 1)
+    quick = args.quick or args.size == "quick"
+    scale, fewer = (10 if quick else 1), max(1, args.repeats - 1)
     rows = []
     if "kmeans" in args.cases:
         rows.append(kmeans_case(200_000 // scale, 64, 64, 1.0, args.repeats, devices))
@@ -177,6 +184,7 @@ def main() -> None:
     meta = {
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "commit": commit,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "size": "quick" if quick else "full",
         "threads": args.threads, "loadavg_before": loadavg_before, "loadavg_after": os.getloadavg(),
         "torch": torch.__version__, "cases": args.cases,
         "cuda": torch.cuda.get_device_name(0) if "cuda" in devices else "not available (not measured)",
