@@ -193,7 +193,7 @@ def main() -> None:
             ]
         )
     for weighting in ("unit", "harmonic"):
-        parts = [work / f"{weighting}-part-{k}.parquet" for k in range(args.shards)]
+        parts = [work / f"{weighting}-part-{k}.csr" for k in range(args.shards)]
         count = parallel(
             [
                 [

@@ -6,9 +6,17 @@ from fractions import Fraction
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+import scipy.sparse as sp
 
 from pipeline.io import DataError
-from pipeline.text.cooccur import CooccurConfig, count_shard, in_vocabulary_stream, merge_shards
+from pipeline.text.cooccur import (
+    CooccurConfig,
+    count_shard,
+    in_vocabulary_stream,
+    merge_shards,
+    read_part,
+    write_run,
+)
 
 PROV = {"git_commit": "test"}
 VOCAB = {"a": 0, "b": 1, "c": 2}
@@ -30,7 +38,7 @@ def _count(tmp_path, docs, window, weighting, vocab=VOCAB, budget_mb=64, shards=
     parts = []
     for k in range(shards):
         ids, doc = _stream(docs[k::shards], vocab)
-        part = tmp_path / f"part-{k}.parquet"
+        part = tmp_path / f"part-{k}.csr"
         count_shard(ids, doc, len(vocab), cfg, weighting, part, PROV)
         parts.append(part)
     out = tmp_path / "cooc.parquet"
@@ -158,9 +166,11 @@ def test_spilling_under_a_tiny_budget_gives_the_same_counts(tmp_path, monkeypatc
         )
     ids, doc = _stream(docs, vocab)
     cfg = CooccurConfig(window=3, max_memory_mb=64)
-    result = count_shard(ids, doc, 200, cfg, weighting, tmp_path / "p.parquet", PROV)
-    assert result["spills"] >= 2
-    assert not list(tmp_path.glob(".*spill*"))  # spill files are cleaned up
+    result = count_shard(ids, doc, 200, cfg, weighting, tmp_path / "p.csr", PROV)
+    provenance, runs = read_part(tmp_path / "p.csr", 200)
+    assert result["runs"] == len(runs) >= 2 and provenance == PROV
+    assert result["entries"] == sum(int(run.indptr[-1]) for run in runs)
+    assert not list(tmp_path.glob(".*"))  # no temporary file left behind
 
 
 def test_torch_backend_equals_compiled_kernels():
@@ -179,21 +189,57 @@ def test_torch_backend_equals_compiled_kernels():
             np.testing.assert_allclose(a.toarray(), symmetrize(b).toarray(), rtol=1e-13)
 
 
+def test_merge_csr_by_hand():
+    from pipeline.text.kernels import merge_csr
+
+    # Rows 0..2. a: row 0 {0: 1, 2: 2}, row 1 {}, row 2 {1: 4}; b: row 0 {1: 8, 2: 16}, row 1 {0: 32}.
+    a = (np.array([0, 2, 2, 3]), np.array([0, 2, 1], np.int32), np.array([1.0, 2.0, 4.0]))
+    b = (np.array([0, 2, 3, 3]), np.array([1, 2, 0], np.int32), np.array([8.0, 16.0, 32.0]))
+    ptr, cols, vals = merge_csr(*a, *b)
+    assert ptr.tolist() == [0, 3, 4, 5]
+    assert cols.tolist() == [0, 1, 2, 0, 1]
+    assert vals.tolist() == [1.0, 8.0, 18.0, 32.0, 4.0]
+
+
 @pytest.mark.parametrize("n_runs", [1, 2, 3, 5])
-def test_sum_sorted_runs_equals_a_dictionary_sum(n_runs):
-    from pipeline.text.cooccur import sum_sorted_runs
+def test_sum_runs_equals_a_dictionary_sum(n_runs):
+    from pipeline.text.cooccur import sum_runs
 
     rng = np.random.default_rng(n_runs)
     runs, expected = [], defaultdict(float)
     for r in range(n_runs):
         keys = np.unique(rng.integers(0, 7 * 7, size=20 if r != 1 else 0))  # run 1 is empty
         x = rng.random(len(keys))
-        runs.append(((keys // 7).astype(np.int32), (keys % 7).astype(np.int32), x))
+        m = sp.csr_matrix((x, (keys // 7, keys % 7)), shape=(7, 7))
+        runs.append((m.indptr.astype(np.int64), m.indices.astype(np.int32), m.data))
         for k, v in zip(keys.tolist(), x.tolist(), strict=True):
             expected[divmod(k, 7)] += v
-    i, j, x = sum_sorted_runs(runs, 7)
+    ptr, j, x = sum_runs(runs)
+    i = np.repeat(np.arange(7), np.diff(ptr))
     assert list(zip(i.tolist(), j.tolist(), strict=True)) == sorted(expected)
     np.testing.assert_allclose(x, [expected[k] for k in sorted(expected)], rtol=1e-15)
+
+
+def test_part_file_round_trip_and_bad_parts(tmp_path):
+    m = sp.csr_matrix(np.array([[0, 2.5, 0], [2.5, 0, 1], [0, 1, 4]]))
+    path = tmp_path / "p.csr"
+    with open(path, "wb") as f:
+        np.lib.format.write_array(f, np.array(['{"git_commit": "x"}']))
+        write_run(f, m)
+        write_run(f, 2 * m)
+    provenance, runs = read_part(path, 3)
+    assert provenance == {"git_commit": "x"} and len(runs) == 2
+    ptr, cols, vals = runs[1].block(1, 3)
+    assert ptr.tolist() == [0, 2, 4] and cols.tolist() == [0, 2, 1, 2]
+    assert vals.tolist() == [5.0, 2.0, 2.0, 8.0]
+    with pytest.raises(DataError, match="expected int64\\[5\\] \\(vocabulary of 4\\)"):
+        read_part(path, 4)
+    path.write_bytes(path.read_bytes()[:-8])
+    with pytest.raises(DataError, match="is truncated"):
+        read_part(path, 3)
+    path.write_bytes(b"PAR1 not a part")
+    with pytest.raises(DataError, match="p.csr.*not a .npy record"):
+        read_part(path, 3)
 
 
 @pytest.mark.parametrize("window", [0, -3, 65536])
@@ -206,7 +252,7 @@ def test_unknown_weighting_is_rejected(tmp_path):
     ids, doc = _stream([["a", "b"]], VOCAB)
     with pytest.raises(ValueError, match="weighting: expected one of"):
         count_shard(
-            ids, doc, len(VOCAB), CooccurConfig(window=2), "cubic", tmp_path / "p.parquet", PROV
+            ids, doc, len(VOCAB), CooccurConfig(window=2), "cubic", tmp_path / "p.csr", PROV
         )
 
 

@@ -21,8 +21,8 @@ def test_report_corpus_logs_what_it_wrote(tmp_path, capfd):
     common = ["--config", '{"window": 2}', "--vocab", str(d / "vocab.parquet")]
     assert main(["text", "count-cooccurrences", *common, "--weighting", "unit",
                  "--shard", str(d / "shards" / "shard-0.parquet"), "--types", str(d / "types.parquet"),
-                 "--output", str(d / "part-0.parquet")]) == 0  # fmt: skip
-    assert main(["text", "merge-cooccurrences", *common, "--parts", str(d / "part-0.parquet"),
+                 "--output", str(d / "part-0.csr")]) == 0  # fmt: skip
+    assert main(["text", "merge-cooccurrences", *common, "--parts", str(d / "part-0.csr"),
                  "--output", str(d / "unit.parquet"), "--stats", str(d / "unit.stats.json")]) == 0  # fmt: skip
     capfd.readouterr()
     out = {k: d / "stats" / k for k in ("statistics.parquet", "statistics.html", "zipf.png")}

@@ -181,7 +181,7 @@ def get_cooccur_params(wildcards):
 def get_cooccur_parts(wildcards):
     n = get_corpus(wildcards)["shards"]
     return [
-        f"results/text/{wildcards.corpus}/cooccur/{wildcards.weighting}/part-{k}.parquet"
+        f"results/text/{wildcards.corpus}/cooccur/{wildcards.weighting}/part-{k}.csr"
         for k in range(n)
     ]
 

@@ -88,7 +88,7 @@ rule text_count_cooccurrences:
         vocab=rules.text_build_vocabulary.output,
         code=pkg_files(*TEXT_CODE["cooccur"]),
     output:
-        "results/text/{corpus}/cooccur/{weighting}/part-{shard}.parquet",
+        "results/text/{corpus}/cooccur/{weighting}/part-{shard}.csr",
     log:
         "results/logs/text_count_cooccurrences/{corpus}/{weighting}/{shard}.log",
     benchmark:
