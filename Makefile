@@ -42,6 +42,7 @@ reproduce: $(STAMP)
 	$(call reference_run,zh-reference,zh-reference.yaml,text/xwlb/**/*.parquet vectors/xwlb/**/*.parquet,)
 	$(call reference_run,em-reference,em-reference.yaml,em/**/*.parquet,results/em/summary.parquet)
 	$(call reference_run,images-reference,images-reference.yaml,images/fashion_mnist/**/*.parquet,results/images/fashion_mnist/vqvae/metrics.parquet)
+	$(call reference_run,estimators-reference,estimators-reference.yaml,estimators/mnist/**/*.parquet,results/estimators/mnist/dvae/metrics.parquet results/estimators/mnist/figures/dvae_elbo.png results/estimators/mnist/figures/dvae_samples.png)
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/snakemake --cores $(CORES) --report results/report.html
 
