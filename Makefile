@@ -59,6 +59,15 @@ lint: $(STAMP)
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
 
+# Every side-by-side benchmark (ours and its peer in one process each) in one report:
+# results/benchmarks/bench-$(BENCH_SIZE).json and .md, with ratios, targets, CPU model, cores, load,
+# commit and versions (docs/BENCHMARKS.md "make bench"). BENCH_SIZE=quick (a few minutes, synthetic
+# or bundled data, any machine) or reference (the documented sizes, ../shared mirrors, ~40 min);
+# SIZE=... works too. It holds flock /tmp/bench.lock itself (do not wrap it in flock).
+BENCH_SIZE ?= $(or $(SIZE),quick)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py --size $(BENCH_SIZE) $(BENCH_ARGS)
+
 # Every GPU-scale figure in one command (<= 9 min on one H200; plan in docs/BENCHMARKS.md).
 # On a machine without CUDA it says so and exits 1.
 gpu-check: $(STAMP)

@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -70,7 +71,9 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--json", default=None, help="also write the record here")
     args = p.parse_args()
+    load_before = os.getloadavg()
     torch.set_num_threads(args.threads)
     size, channels, build = MODELS[args.model]
     rng = np.random.default_rng(0)
@@ -84,30 +87,30 @@ def main() -> None:
     t1, t3 = min(one), min(three)
     upd = ema_update_time(build)
     commit, dirty = git_state()
-    print(
-        json.dumps(
-            {
-                "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-                "commit": commit,
-                "dirty": dirty,
-                "machine": platform.processor() or platform.machine(),
-                "loadavg_1min_after": os.getloadavg()[0],
-                "model": args.model,
-                "params": sum(q.numel() for q in build().parameters()),
-                "batch": args.batch,
-                "steps": args.steps,
-                "repeats": args.repeats,
-                "threads": args.threads,
-                "step_s_one_decay": t1,
-                "step_s_three_decays": t3,
-                "extra_share": t3 / t1 - 1.0,
-                "ema_update_s": upd,
-                "extra_share_from_update": 2 * upd / t1,
-                "one_decay_all": one,
-                "three_decays_all": three,
-            }
-        )
-    )
+    record = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "commit": commit,
+        "dirty": dirty,
+        "machine": platform.processor() or platform.machine(),
+        "load_before": load_before,
+        "loadavg_1min_after": os.getloadavg()[0],
+        "model": args.model,
+        "params": sum(q.numel() for q in build().parameters()),
+        "batch": args.batch,
+        "steps": args.steps,
+        "repeats": args.repeats,
+        "threads": args.threads,
+        "step_s_one_decay": t1,
+        "step_s_three_decays": t3,
+        "extra_share": t3 / t1 - 1.0,
+        "ema_update_s": upd,
+        "extra_share_from_update": 2 * upd / t1,
+        "one_decay_all": one,
+        "three_decays_all": three,
+    }
+    print(json.dumps(record))
+    if args.json:
+        Path(args.json).write_text(json.dumps(record, indent=1))
 
 
 if __name__ == "__main__":

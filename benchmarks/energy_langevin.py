@@ -12,8 +12,11 @@ loaded shared machine inflates wall time unevenly), on CUDA per second of wall t
 
 import argparse
 import datetime
+import json
+import os
 import platform
 import time
+from pathlib import Path
 
 import torch
 from torch.nn.utils import parametrize
@@ -60,7 +63,9 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--json", default=None, help="also write the figures here as one JSON record")
     args = p.parse_args()
+    load_before = os.getloadavg()
     torch.set_num_threads(1)
     device = torch.device(args.device)
     channels = 3 if args.size == 32 else 1
@@ -82,6 +87,22 @@ def main() -> None:
         f"bare loop {rates['bare']:.1f} steps/s, ours {rates['ours']:.1f} steps/s, "
         f"ours/bare {rates['ours'] / rates['bare']:.3f}"
     )
+    if args.json:
+        record = {
+            "commit": commit,
+            "device": str(device),
+            "image": [args.size, args.size, channels],
+            "width": args.width,
+            "batch": args.batch,
+            "steps": args.steps,
+            "clock": "wall" if device.type == "cuda" else "process CPU",
+            "bare_steps_per_s": rates["bare"],
+            "ours_steps_per_s": rates["ours"],
+            "ours_over_bare": rates["ours"] / rates["bare"],
+            "load_before": load_before,
+            "load_after": os.getloadavg(),
+        }
+        Path(args.json).write_text(json.dumps(record, indent=1))
 
 
 if __name__ == "__main__":

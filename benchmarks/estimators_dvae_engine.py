@@ -11,9 +11,11 @@ loop's). Interleaved runs, best of ``--repeats`` each, against load drift on a s
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -64,6 +66,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--json", default=None, help="also write the figures here as one JSON record")
     args = p.parse_args()
     torch.set_num_threads(1)
     device = torch.device(args.device)
@@ -90,6 +93,21 @@ def main() -> None:
         f"bare loop {rates['bare']:.0f} img/s, engine {rates['engine']:.0f} img/s, "
         f"engine/bare {rates['engine'] / rates['bare']:.2f}, load after {os.getloadavg()[0]:.1f}"
     )
+    if args.json:
+        record = {
+            "commit": commit,
+            "device": str(device),
+            "image": [args.size, args.size, 1],
+            "batch": args.batch,
+            "steps": args.steps,
+            "repeats": args.repeats,
+            "bare_img_per_s": rates["bare"],
+            "engine_img_per_s": rates["engine"],
+            "engine_over_bare": rates["engine"] / rates["bare"],
+            "load_before": load,
+            "load_after": os.getloadavg()[0],
+        }
+        Path(args.json).write_text(json.dumps(record, indent=1))
 
 
 if __name__ == "__main__":

@@ -11,8 +11,11 @@ not depend on their content).
 
 import argparse
 import datetime
+import json
+import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -65,7 +68,9 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--device", default="cpu")
     p.add_argument("--fast", action="store_true", help="bf16 + channels_last + compile (CUDA)")
+    p.add_argument("--json", default=None, help="also write the figures here as one JSON record")
     args = p.parse_args()
+    load_before = os.getloadavg()
     torch.set_num_threads(1)
     device = torch.device(args.device)
     channels = 1 if args.size <= 28 else 3
@@ -99,6 +104,20 @@ def main() -> None:
         f"bare loop {rates['bare']:.0f} img/s, engine {rates['engine']:.0f} img/s, "
         f"engine/bare {rates['engine'] / rates['bare']:.2f}"
     )
+    if args.json:
+        record = {
+            "commit": commit,
+            "device": str(device),
+            "image": [args.size, args.size, channels],
+            "batch": args.batch,
+            "steps": args.steps,
+            "bare_img_per_s": rates["bare"],
+            "engine_img_per_s": rates["engine"],
+            "engine_over_bare": rates["engine"] / rates["bare"],
+            "load_before": load_before,
+            "load_after": os.getloadavg(),
+        }
+        Path(args.json).write_text(json.dumps(record, indent=1))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,12 @@ gensim skip-gram 36.5–37.9 % / 0.65–0.66 in 140–300 s.
         --text-dir results/text/enwiki2015 --method simpler_glove_notrunc --epochs 15 --dim 100
 
 ``--engine`` picks the training engine (auto: the per-cell numba engine on the CPU).
+``--peer`` (gensim methods only) also trains gensim itself in this process, reading the same tokens
+from a plain corpus file (``corpus_file``, its fastest mode, as anchors.md §1.3 ran it) with the same
+settings and vocabulary, and reports ours / peer wall time. The C tools (GloVe, simpler_glove) are
+not installed here, so the GloVe methods have no runnable peer. ``--no-evaluate`` skips the
+analogy/similarity evaluation (a synthetic corpus has no English words); ``--json`` writes the
+record to a file as well.
 
 Prints one JSON record (figures, settings, commit, machine) for docs/BENCHMARKS.md.
 """
@@ -23,6 +29,7 @@ import os
 import platform
 import resource
 import sys
+import tempfile
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -77,6 +84,48 @@ def train(args, vocab):
         return kv, asdict(cfg), []
     kv = to_keyed_vectors(vocab["token"].tolist(), vocab["count"].to_numpy(), vectors)
     return kv, asdict(cfg), history
+
+
+def gensim_peer_seconds(args, vocab, settings: dict) -> float:
+    """Wall seconds of gensim training ``args.method`` from a plain corpus file holding the shards'
+    documents (lines cut at LineSentence's 10,000 tokens), same settings and vocabulary as ours."""
+    from gensim.models import FastText, Word2Vec
+
+    from pipeline.text.shards import ShardCorpus
+
+    text = Path(args.text_dir)
+    corpus = ShardCorpus(sorted((text / "shards").glob("shard-*.parquet")), text / "types.parquet")
+    common = dict(
+        vector_size=settings["dim"],
+        window=settings["window"],
+        negative=settings["negative"],
+        sample=settings["sample"],
+        alpha=settings["alpha"],
+        min_count=1,
+        workers=max(1, args.threads),
+        seed=args.seed,
+        sg=int(args.method != "cbow"),
+    )
+    if args.method == "fasttext":
+        model = FastText(
+            min_n=settings["min_n"], max_n=settings["max_n"], bucket=settings["bucket"], **common
+        )
+    else:
+        model = Word2Vec(**common)
+    model.build_vocab_from_freq(dict(zip(vocab["token"], vocab["count"].astype(int), strict=True)))
+    with tempfile.TemporaryDirectory(prefix="bench-vectors-") as tmp:
+        path = Path(tmp) / "corpus.txt"
+        with path.open("w", encoding="utf-8") as f:
+            for doc in corpus:
+                for k in range(0, len(doc), 10_000):
+                    f.write(" ".join(doc[k : k + 10_000]) + "\n")
+        start = time.perf_counter()
+        model.train(
+            corpus_file=str(path),
+            total_words=int(vocab["count"].sum()),
+            epochs=settings["epochs"],
+        )
+        return time.perf_counter() - start
 
 
 def _overrides(args, cfg) -> dict:
@@ -150,7 +199,12 @@ def main() -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", default=None, help="write the KeyedVectors here")
+    p.add_argument("--peer", action="store_true", help="also time gensim on a corpus file")
+    p.add_argument("--no-evaluate", action="store_true", help="skip the evaluation")
+    p.add_argument("--json", default=None, help="also write the record here")
     args = p.parse_args()
+    if args.peer and args.method not in ("sg", "cbow", "fasttext"):
+        p.error(f"--peer: no runnable peer for {args.method} (the C tools are not installed)")
     setup_logging()
     torch.set_num_threads(args.threads)
     cellwise.set_threads(args.threads)
@@ -173,7 +227,7 @@ def main() -> None:
         "final_loss": history[-1]["loss"] if history else None,
         "cells_skipped": sum(h["skipped"] for h in history),
         "nonfinite_entries": int((~np.isfinite(kv.vectors)).sum()),
-        **evaluate(kv),
+        **({} if args.no_evaluate else evaluate(kv)),
         "commit": git_state()[0],
         "machine": f"{platform.node()} {os.cpu_count()} cpu",
         "load_before": [round(x, 2) for x in load_before],
@@ -181,7 +235,14 @@ def main() -> None:
         "epoch_seconds": [round(h["seconds"], 1) for h in history],
         "device": "cuda" if args.device != "cpu" and torch.cuda.is_available() else "cpu",
     }
+    if args.peer:
+        record["peer"] = "gensim corpus_file"
+        record["peer_train_wall_s"] = round(gensim_peer_seconds(args, vocab, settings), 2)
+        record["ours_over_peer"] = wall / record["peer_train_wall_s"]
+        record["load_after"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(record, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(record, indent=1))
 
 
 if __name__ == "__main__":
