@@ -374,12 +374,17 @@ def time_dry_run(workspace: Path, repeats: int) -> dict:
     snakemake = Path(sys.executable).parent / "snakemake"
     cmd = [str(snakemake), "-n", "--cores", "2"]
     rec = {"workspace": str(workspace), "command": " ".join(cmd), "seconds": []}
+    # snakemake as a user runs it there: without the path checkout_env() put first
+    env = dict(os.environ)
+    path = [p for p in env.pop("PYTHONPATH", "").split(os.pathsep) if p and p != str(REPO)]
+    if path:
+        env["PYTHONPATH"] = os.pathsep.join(path)
     if not (workspace / "Snakefile").is_file():
         return {**rec, "complete": False, "reason": "no Snakefile", "jobs_in_dag": 0}
     warm_up = int(repeats > 1)
     for k in range(repeats + warm_up):
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=workspace, capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=workspace, env=env, capture_output=True, text=True)
         if k >= warm_up:
             rec["seconds"].append(time.perf_counter() - start)
         if proc.returncode:
@@ -388,7 +393,9 @@ def time_dry_run(workspace: Path, repeats: int) -> dict:
         if "Nothing to be done" not in output:
             reason = f"{_total_jobs(output) or 'some'} jobs would run"
             return {**rec, "complete": False, "reason": reason, "jobs_in_dag": 0}
-    forced = subprocess.run([*cmd, "--forceall"], cwd=workspace, capture_output=True, text=True)
+    forced = subprocess.run(
+        [*cmd, "--forceall"], cwd=workspace, env=env, capture_output=True, text=True
+    )
     rec["jobs_in_dag"] = _total_jobs(forced.stdout + forced.stderr)
     return {**rec, "complete": True, "reason": ""}
 
@@ -498,6 +505,14 @@ def read_record(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
+def checkout_env() -> dict:
+    """The environment of the benchmark scripts: this checkout's package first on the path (a
+    script's own folder is its sys.path[0], and the venv's editable install may point at another
+    checkout)."""
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": str(REPO) + (os.pathsep + path if path else "")}
+
+
 def run_one(bench: Benchmark, ctx: Context) -> dict:
     folder = ctx.work / bench.name
     folder.mkdir(parents=True, exist_ok=True)
@@ -511,7 +526,9 @@ def run_one(bench: Benchmark, ctx: Context) -> dict:
     cmd, out = planned
     entry["command"] = " ".join(cmd)
     if bench.warm_up is not None and ctx.size != "tiny":
-        warm = subprocess.run(bench.warm_up(ctx, folder), cwd=REPO, capture_output=True, text=True)
+        warm = subprocess.run(
+            bench.warm_up(ctx, folder), cwd=REPO, env=checkout_env(), capture_output=True, text=True
+        )
         if warm.returncode:
             tail = " | ".join(warm.stderr.strip().splitlines()[-5:])
             return {
@@ -521,7 +538,7 @@ def run_one(bench: Benchmark, ctx: Context) -> dict:
             }
     entry["load_before"] = list(os.getloadavg())
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=REPO, env=checkout_env(), capture_output=True, text=True)
     entry["wall_s"] = round(time.perf_counter() - start, 2)
     entry["load_after"] = list(os.getloadavg())
     (folder / "stdout.txt").write_text(proc.stdout)
