@@ -53,6 +53,8 @@ from pipeline.provenance import git_state, library_versions  # noqa: E402
 SIZES = ("tiny", "quick", "reference")
 EXTRA_LIBRARIES = ("numba", "pot", "threadpoolctl")
 DRY_RUN_BUDGET_S = 3.0  # issue 19 item 4
+COUNTING_TARGET = 0.8  # issue 19 item 2: count + merge against the SciPy peer
+GMM_TARGET = 0.9  # issue 19 item 3: ours (numpy backend) against scikit-learn
 ENWIKI = "text/enwiki2015_wikiextractor_AA.txt.bz2"
 # Synthetic Zipf corpus for the counting and word-vector rows at quick / tiny size: tokens, types.
 SYNTHETIC = {"tiny": (60_000, 5_000), "quick": (5_000_000, 100_000)}
@@ -197,13 +199,21 @@ def counting_rows(rec: dict, ctx: Context) -> list[Row]:
             rec[w]["peer_wall_s"],
             "s",
             "lower",
-            1.0,
+            COUNTING_TARGET,
             "same matrix as the peer"
             if rec[w].get("equal_to_peer", rec[w].get("same_nonzeros_as_peer"))
             else "MATRIX DIFFERS FROM THE PEER",
         )
         for w in ("unit", "harmonic")
     ]
+
+
+def em_target(case: str) -> float | None:
+    """The bound on ours / sklearn: GMM 0.9 (issue 19 item 3), KMeans 1.0 (issue 4), pLSA none
+    (its peer, NMF-KL, is a different algorithm)."""
+    if case.startswith("GMM"):
+        return GMM_TARGET
+    return None if case.startswith("pLSA") else 1.0
 
 
 def em_command(ctx: Context, folder: Path):
@@ -220,7 +230,7 @@ def em_command(ctx: Context, folder: Path):
 def em_rows(rec: dict, ctx: Context) -> list[Row]:
     rows = []
     for r in rec["rows"]:
-        target = None if r["case"].startswith("pLSA") else 1.0  # issue 4: KMeans, GMM
+        target = em_target(r["case"])
         for impl in (k for k in r if k.startswith("ours_") and "/" not in k):
             rows.append(
                 Row(
