@@ -161,3 +161,34 @@ def test_a_claim_spanning_posts_may_name_one_of_them(claims_dir):
     write_claims(claims_dir, [entry("C10", post=6, checks=[])], "key_claims.yaml")
     (e,) = claims.load_claims(claims_dir)
     assert e["post"] == 6
+
+
+def test_check_claims_stamps_a_pass_and_rechecks_after_any_edit(claims_dir, tmp_path, monkeypatch):
+    stamps = tmp_path / "stamps"
+    declared = {"results/estimators/gumbel.parquet": {"E2.1": ["p_value"]}}
+    path = write_claims(claims_dir, [entry()])
+    calls = []
+    real = claims.load_claims
+    monkeypatch.setattr(claims, "load_claims", lambda d: calls.append(d) or real(d))
+    claims.check_claims(claims_dir, declared, stamps)
+    claims.check_claims(claims_dir, declared, stamps)  # unchanged: the stamp answers
+    assert len(calls) == 1 and len(list(stamps.iterdir())) == 1
+    # an edited claims file, other declared tables, or no stamp folder: checked again
+    bad = entry(checks=[check(select={"experiment": "E2.1", "metric": "p_valu"})])
+    path.write_text(yaml.safe_dump([bad], sort_keys=False))
+    with pytest.raises(claims.ClaimsError, match=r"metric \['p_valu'\]"):
+        claims.check_claims(claims_dir, declared, stamps)
+    assert len(calls) == 2 and len(list(stamps.iterdir())) == 1  # a failure stamps nothing
+    write_claims(claims_dir, [entry()])
+    claims.check_claims(claims_dir, {**declared, "other.parquet": {"E2.2": ["bias"]}}, stamps)
+    claims.check_claims(claims_dir, declared, None)
+    assert len(calls) == 4
+
+
+def test_check_claims_refuses_a_bad_file_even_when_a_pass_was_stamped_before(claims_dir, tmp_path):
+    stamps = tmp_path / "stamps"
+    write_claims(claims_dir, [entry()])
+    claims.check_claims(claims_dir, {}, stamps)
+    write_claims(claims_dir, [entry(), entry()])
+    with pytest.raises(claims.ClaimsError, match="duplicate id"):
+        claims.check_claims(claims_dir, {}, stamps)

@@ -29,7 +29,9 @@ LEDGER_CODE = [
 # that no declared results table holds stops the workflow here, naming the entry.
 _claims = _ledger_claims_module()
 LEDGER_CLAIM_FILES = [str(p) for p in _claims.claim_files(LEDGER_CLAIMS)]
-_claims.check_selects(_claims.load_claims(LEDGER_CLAIMS), RESULTS_TABLES)
+# A pass is stamped under .snakemake/ (by a hash of the claims files, the check's code and the
+# declared tables), so an unchanged workflow is checked once, not at every start.
+_claims.check_claims(LEDGER_CLAIMS, RESULTS_TABLES, ".snakemake/ledger-claims-checked")
 
 
 rule ledger_build:
