@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import logging
 import sys
@@ -67,6 +68,13 @@ def load_section(cls: type, text: str, name: str = "config") -> Any:
             value = load_section(sub, json.dumps(value), f"{name}.{key}")
         kwargs[key] = value
     return cls(**kwargs)
+
+
+def resolve(ref: str) -> Any:
+    """The object ``"package.module:name"`` names, imported when a verb runs: a domain's parser
+    stays light, so a figure job does not import torch, POT or scikit-learn it never uses."""
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def run_main(

@@ -9,33 +9,41 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline import tables
-from pipeline.cli import add_config_argument, load_section
+from pipeline.cli import add_config_argument, load_section, resolve
 from pipeline.devices import resolve_device
-from pipeline.em import experiments, figures, identities
 from pipeline.io import atomic_path, write_table
 from pipeline.provenance import collect
 
 log = logging.getLogger(__name__)
 
-# verb -> (config dataclass, run function, seeding): "seed" runs one seed per job, "seeds" loops
-# over all of them in one job (the cheap identity checks), None takes no seed.
+# verb -> (config dataclass, run function, seeding, help); "seed" runs one seed per job, "seeds"
+# loops over all of them in one job (the cheap identity checks), None takes no seed. Named as
+# "module:name" and imported by the verb that runs (pipeline.cli.resolve).
+_X, _I = "pipeline.em.experiments", "pipeline.em.identities"
 RUNS = {
-    "gmm-synthetic": (experiments.GmmConfig, experiments.gmm_synthetic, "seed"),
-    "kmeans-blobs": (experiments.KMeansConfig, experiments.kmeans_blobs, "seed"),
-    "soft-kmeans": (experiments.SoftKMeansConfig, experiments.soft_kmeans, "seed"),
-    "plsa-synthetic": (experiments.PlsaConfig, experiments.plsa_synthetic, "seed"),
-    "real-data": (experiments.RealDataConfig, experiments.real_data, "seed"),
-    "plsa-corpus": (experiments.CorpusConfig, experiments.plsa_corpus, "seed"),
-    "newton-gd": (experiments.NewtonConfig, experiments.newton_gd, None),
-    "gmm-half-steps": (identities.HalfStepConfig, identities.gmm_half_steps, "seeds"),
-    "cross-entropy-identity": (
-        identities.CrossEntropyConfig,
-        identities.cross_entropy_identity,
-        "seeds",
-    ),
-    "plsa-surrogate": (identities.SurrogateConfig, identities.plsa_surrogate, "seeds"),
-    "gmm-vs-soft-kmeans": (identities.GmmSoftConfig, identities.gmm_vs_soft_kmeans, "seeds"),
-}
+    "gmm-synthetic": (f"{_X}:GmmConfig", f"{_X}:gmm_synthetic", "seed",
+                      "post 6: GMM EM on a known mixture, parity with scikit-learn, best of n_init vs truth"),
+    "kmeans-blobs": (f"{_X}:KMeansConfig", f"{_X}:kmeans_blobs", "seed",
+                     "Lloyd against scikit-learn from the same k-means++ centres on labelled blobs"),
+    "soft-kmeans": (f"{_X}:SoftKMeansConfig", f"{_X}:soft_kmeans", "seed",
+                    "E8.4: soft K-means for growing M against Lloyd from the same centres"),
+    "plsa-synthetic": (f"{_X}:PlsaConfig", f"{_X}:plsa_synthetic", "seed",
+                       "E8.3: pLSA by EM against two gradient variants and NMF-KL, known topics"),
+    "real-data": (f"{_X}:RealDataConfig", f"{_X}:real_data", "seed",
+                  "ARI of GMM and K-means on datasets bundled with scikit-learn"),
+    "plsa-corpus": (f"{_X}:CorpusConfig", f"{_X}:plsa_corpus", "seed",
+                    "E8.3 on gensim's bundled corpora: EM, gradient variants, NMF-KL, LDA"),
+    "newton-gd": (f"{_X}:NewtonConfig", f"{_X}:newton_gd", None,
+                  "E8.1: Newton against gradient descent with the best fixed step"),
+    "gmm-half-steps": (f"{_I}:HalfStepConfig", f"{_I}:gmm_half_steps", "seeds",
+                       "E6.1: (17) never increases and equals the NLL after each E-step"),
+    "cross-entropy-identity": (f"{_I}:CrossEntropyConfig", f"{_I}:cross_entropy_identity",
+                               "seeds", "E6.3: the supervised objective as cross-entropy, four ways"),
+    "plsa-surrogate": (f"{_I}:SurrogateConfig", f"{_I}:plsa_surrogate", "seeds",
+                       "E8.5: pLSA's surrogate S' against (17) and S + H(C)"),
+    "gmm-vs-soft-kmeans": (f"{_I}:GmmSoftConfig", f"{_I}:gmm_vs_soft_kmeans", "seeds",
+                           "E8.5: soft K-means at M = 1/(2 sigma^2) beside GMM EM"),
+}  # fmt: skip
 
 
 def _set_threads(threads: int, backend: str) -> None:
@@ -59,7 +67,8 @@ def _device(cfg) -> str:
 
 
 def run_experiment(args: argparse.Namespace) -> None:
-    cls, run, seeded = RUNS[args.verb]
+    cls, run, seeded, _ = RUNS[args.verb]
+    cls, run = resolve(cls), resolve(run)
     cfg = load_section(cls, args.config, name=f"em {args.verb}")
     device = _device(cfg)  # cuda without a GPU fails here, naming the key, before any work
     _set_threads(args.threads, getattr(cfg, "backend", "numpy"))
@@ -76,6 +85,8 @@ def run_experiment(args: argparse.Namespace) -> None:
 
 
 def summarize(args: argparse.Namespace) -> None:
+    from pipeline.em import figures
+
     runs = tables.read_results(args.inputs)
     prov = collect(args.config, args.inputs)
     tables.write_results(runs, args.runs_output, prov)
@@ -96,6 +107,8 @@ def summarize(args: argparse.Namespace) -> None:
 
 
 def plot(args: argparse.Namespace) -> None:
+    from pipeline.em import figures
+
     if args.figure not in figures.FIGURES:
         raise ValueError(f"--figure {args.figure!r}: expected one of {sorted(figures.FIGURES)}")
     runs = tables.read_results(args.input)
@@ -104,8 +117,8 @@ def plot(args: argparse.Namespace) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    for verb, (cls, _, seeded) in RUNS.items():
-        p = subparsers.add_parser(verb, help=(cls.__doc__ or verb).splitlines()[0])
+    for verb, (_, _, seeded, help_) in RUNS.items():
+        p = subparsers.add_parser(verb, help=help_)
         add_config_argument(p)
         if seeded == "seed":
             p.add_argument("--seed", type=int, required=True)

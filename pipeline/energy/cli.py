@@ -13,8 +13,7 @@ import logging
 
 import numpy as np
 
-from pipeline.cli import add_config_argument, load_section
-from pipeline.energy import experiments, figures, image_ebm
+from pipeline.cli import add_config_argument, load_section, resolve
 from pipeline.io import atomic_path, require_file
 from pipeline.provenance import collect
 from pipeline.tables import read_results, results_frame, save_figure, write_results
@@ -42,16 +41,22 @@ def _load_npz(path: str) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-# verb -> (config dataclass, run function, writes samples)
+# verb -> (config dataclass, run function, help), named as "module:name" and imported by the
+# verb that runs (pipeline.cli.resolve): the figure and summary jobs do not import torch.
+_X = "pipeline.energy.experiments"
 RUNS = {
-    "langevin-densities": (experiments.LangevinDensitiesConfig, experiments.langevin_densities),
-    "likelihood-gradient": (experiments.LikelihoodGradientConfig, experiments.likelihood_gradient),
-    "toy-ebm": (experiments.ToyConfig, experiments.toy_ebm),
-}
+    "langevin-densities": (f"{_X}:LangevinDensitiesConfig", f"{_X}:langevin_densities",
+                           "E3.1: the post's update on known densities, ε ∈ eps, n_chains chains of steps."),
+    "likelihood-gradient": (f"{_X}:LikelihoodGradientConfig", f"{_X}:likelihood_gradient",
+                            "E3.2: U_θ(x) = θ₁x² + θ₂x⁴; E_q[∇_θU] from chains, then ML training from data at θ*."),
+    "toy-ebm": (f"{_X}:ToyConfig", f"{_X}:toy_ebm",
+                "E3.3: 2-D toy EBMs, with and without the replay buffer, L2 sum against the post's sign."),
+}  # fmt: skip
 
 
 def run_experiment(args: argparse.Namespace) -> None:
-    cls, run = RUNS[args.verb]
+    cls, run, _ = RUNS[args.verb]
+    cls, run = resolve(cls), resolve(run)
     cfg = load_section(cls, args.config, name=f"energy.{args.verb.replace('-', '_')}")
     _threads(args.threads)
     out = run(cfg)
@@ -63,6 +68,7 @@ def run_experiment(args: argparse.Namespace) -> None:
 
 
 def train_image(args: argparse.Namespace) -> None:
+    from pipeline.energy import image_ebm
     from pipeline.images.datasets import load_npz
 
     section = load_section(
@@ -91,6 +97,7 @@ def train_image(args: argparse.Namespace) -> None:
 
 
 def evaluate_image(args: argparse.Namespace) -> None:
+    from pipeline.energy import image_ebm
     from pipeline.engine import resolve_device
     from pipeline.images.datasets import load_npz
 
@@ -122,12 +129,16 @@ def summarize(args: argparse.Namespace) -> None:
 
 
 def plot(args: argparse.Namespace) -> None:
+    from pipeline.energy import figures
+
     if args.figure not in figures.FIGURES:
         raise ValueError(f"--figure {args.figure!r}: expected one of {sorted(figures.FIGURES)}")
     save_figure(figures.FIGURES[args.figure](read_results(args.input)), args.output)
 
 
 def plot_samples(args: argparse.Namespace) -> None:
+    from pipeline.energy import figures
+
     arrays = _load_npz(args.samples)
     if args.kind == "toy":
         fig = figures.toy_samples(arrays)
@@ -139,6 +150,7 @@ def plot_samples(args: argparse.Namespace) -> None:
 
 
 def gpu_check(args: argparse.Namespace) -> None:
+    from pipeline.energy import image_ebm
     from pipeline.images.datasets import load_npz
 
     section = load_section(
@@ -155,8 +167,8 @@ def gpu_check(args: argparse.Namespace) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    for verb, (cls, _) in RUNS.items():
-        p = subparsers.add_parser(verb, help=(cls.__doc__ or verb).splitlines()[0])
+    for verb, (_, _, help_) in RUNS.items():
+        p = subparsers.add_parser(verb, help=help_)
         add_config_argument(p)
         p.add_argument("--threads", type=int, default=1)
         p.add_argument("--output", required=True)

@@ -8,29 +8,28 @@ import logging
 import numpy as np
 
 from pipeline import tables
-from pipeline.cli import add_config_argument, load_section
+from pipeline.cli import add_config_argument, load_section, resolve
 from pipeline.io import atomic_path
 from pipeline.provenance import collect
-from pipeline.transport import experiments
 
 log = logging.getLogger(__name__)
 
-# verb -> (config dataclass, run function, dotted config key); each takes (cfg, seed)
+# verb -> (config dataclass, run function, dotted config key, help); each run takes (cfg, seed).
+# Named as "module:name" and imported by the verb that runs (pipeline.cli.resolve), so that the
+# figure and combine jobs do not import POT and torch.
+_X = "pipeline.transport.experiments"
 STUDIES = {
-    "lp-duality": (experiments.LPDualityConfig, experiments.lp_duality, "transport.lp"),
-    "farkas": (experiments.FarkasConfig, experiments.farkas, "transport.farkas"),
-    "weak-duality": (
-        experiments.WeakDualityConfig,
-        experiments.weak_duality,
-        "transport.weak_duality",
-    ),
-    "restriction": (
-        experiments.RestrictionConfig,
-        experiments.restriction,
-        "transport.restriction",
-    ),
-    "critics": (experiments.CriticsConfig, experiments.critic_study, "transport.critics"),
-}
+    "lp-duality": (f"{_X}:LPDualityConfig", f"{_X}:lp_duality", "transport.lp",
+                   "E5.1: the post's primal and dual LPs on random problems, against POT and scipy."),
+    "farkas": (f"{_X}:FarkasConfig", f"{_X}:farkas", "transport.farkas",
+               "Farkas: equal-mass (feasible) and unequal-mass (infeasible) pairs, certificate checked."),
+    "weak-duality": (f"{_X}:WeakDualityConfig", f"{_X}:weak_duality", "transport.weak_duality",
+                     "E5.2: random dual points made feasible by projection, scored against the primal optimum."),
+    "restriction": (f"{_X}:RestrictionConfig", f"{_X}:restriction", "transport.restriction",
+                    "E5.3: restricted (g = -f) against full dual on a common support, metric and squared cost."),
+    "critics": (f"{_X}:CriticsConfig", f"{_X}:critic_study", "transport.critics",
+                "E5.4: p a 2-D mixture, q = p + a (W1 = |a|); critics with clipping, GP and spectral norm."),
+}  # fmt: skip
 
 
 def _threads(threads: int) -> None:
@@ -51,8 +50,9 @@ def _section(cls, text: str, key: str):
 
 
 def run_study(args: argparse.Namespace) -> None:
-    cls, run, key = STUDIES[args.verb]
-    cfg = _section(cls, args.config, key)
+    cls, run, key, _ = STUDIES[args.verb]
+    cfg = _section(resolve(cls), args.config, key)
+    run = resolve(run)
     _threads(args.threads)
     log.info("%s seed=%d", args.verb, args.seed)
     frame = run(cfg, args.seed)
@@ -135,8 +135,8 @@ def _common(p: argparse.ArgumentParser, seeded: bool = True) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    for verb, (cls, _, _) in STUDIES.items():
-        p = subparsers.add_parser(verb, help=(cls.__doc__ or verb).splitlines()[0])
+    for verb, (_, _, _, help_) in STUDIES.items():
+        p = subparsers.add_parser(verb, help=help_)
         _common(p)
         p.set_defaults(func=run_study, verb=verb)
     p = subparsers.add_parser("wgan-toy", help="E5.5: one WGAN recipe on one 2-D mixture")
