@@ -4,7 +4,8 @@ An entry's checks are evaluated on each scale's rows separately (``default``: th
 config's run; ``reference``: a reference run, collected). Where both have rows the reference
 decides and both values are shown. Verdicts: ``reproduced`` (every check passes), ``partly``
 (some), ``not reproduced`` (none), ``not run`` with the reason (needs a GPU, needs a reference
-config, the track is not built, no rows, or no computed check).
+config, the track is not built, no rows, or no computed check). A check without rows counts as
+not passed; a decided entry with such checks gives their number and the same reason.
 """
 
 from __future__ import annotations
@@ -177,9 +178,19 @@ def judge(entry: Mapping, frame: pd.DataFrame, declared: set[str]) -> tuple[dict
     candidates = ("reference",) if entry["scale"] == "reference" else ("reference", "default")
     decided = next((s for s in candidates if verdicts[s] is not None), "")
     have_rows = any(r["n_rows"] for r in checks)
+    if not decided:
+        reason = not_run_reason(entry, declared, have_rows)
+    else:  # a decided entry some of whose checks had no rows says which part is missing, and why
+        unrun = sum(r["passed"] is None for r in by_scale[decided])
+        reason = (
+            f"{unrun} of {len(entry['checks'])} checks not run: "
+            f"{not_run_reason(entry, declared, True)}"
+            if unrun
+            else ""
+        )
     row = {
         "verdict": verdicts[decided] if decided else "not run",
-        "reason": "" if decided else not_run_reason(entry, declared, have_rows),
+        "reason": reason,
         "decided_by": decided,
         "passed": sum(bool(r["passed"]) for r in by_scale[decided]) if decided else 0,
         "n_checks": len(entry["checks"]),

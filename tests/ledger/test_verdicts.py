@@ -170,6 +170,18 @@ def test_not_run_reasons(extra, frame_rows, declared, reason):
         assert row["default_value"] == "p-value: 0.5 > 0.01 ✓"
 
 
+def test_a_decided_entry_names_its_checks_without_rows():
+    gpu_check = check(name="gpu part", select={"experiment": "E2.1", "metric": "on_gpu"})
+    frame = rows_frame([{"value": 0.5}])
+    row, _ = verdicts.judge(_entry([check(), gpu_check], needs="gpu"), frame, {"E2.1"})
+    # the CPU check passes, the GPU check has no rows: partly, and the ledger says why
+    assert (row["verdict"], row["passed"], row["n_checks"]) == ("partly", 1, 2)
+    assert row["reason"] == "1 of 2 checks not run: needs a GPU"
+    assert row["value"] == "p-value: 0.5 > 0.01 ✓; gpu part: no rows"
+    row, _ = verdicts.judge(_entry([check()]), frame, {"E2.1"})
+    assert (row["verdict"], row["reason"]) == ("reproduced", "")
+
+
 def test_qualitative_entry_without_checks():
     row, checks = verdicts.judge(_entry([]), rows_frame([{"value": 1.0}]), {"E2.1"})
     assert (row["verdict"], checks) == ("not run", [])
