@@ -98,7 +98,8 @@ def load_claims(claims_dir: str | Path) -> list[dict]:
     """Every entry of every claims file, validated and with optional keys filled in.
 
     Raises :class:`ClaimsError` naming the file and entry for a schema violation, a duplicate id
-    (within or across files), an id or post the catalog does not know, or a malformed threshold.
+    (within or across files), an id or post the catalog does not know, a bar or needs that differs
+    from the catalog's line, or a malformed threshold.
     """
     folder = Path(claims_dir)
     files = claim_files(folder)
@@ -127,6 +128,13 @@ def load_claims(claims_dir: str | Path) -> list[dict]:
                     f"{where}: post {entry['post']} but posts.md puts it in post "
                     f"{catalog[entry['id']]['post']}"
                 )
+            for key in ("bar", "needs"):  # one truth: the catalog line repeats the entry's
+                listed, own = catalog[entry["id"]].get(key), entry.get(key)
+                if key in catalog[entry["id"]] and listed != own:
+                    raise ClaimsError(
+                        f"{where}: {key} {own!r} but {folder / CATALOG_FILE} says {listed!r}; "
+                        "make them agree"
+                    )
             for k, check in enumerate(entry["checks"]):
                 _validate_threshold(check, f"{where}, check {k + 1} ({check['name']!r})")
             entries.append(

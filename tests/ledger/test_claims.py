@@ -89,6 +89,9 @@ def test_malformed_threshold_names_the_entry(claims_dir, bad, message):
         ({"post": 3}, r"entry E2\.1: post 3 but posts.md puts it in post 2"),
         ({"needs": "a big machine"}, r"entry E2\.1 needs"),
         ({"colour": "red"}, r"entry E2\.1 \(entry\): Additional properties"),
+        # the catalog's line for E2.1 says bar post, needs null: an entry may not drift from it
+        ({"bar": "paper"}, r"entry E2\.1: bar 'paper' but .*catalog\.yaml says 'post'"),
+        ({"needs": "gpu"}, r"entry E2\.1: needs 'gpu' but .*catalog\.yaml says None"),
     ],
 )
 def test_bad_entry_names_the_entry(claims_dir, bad, message):
