@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.cli import add_config_argument, load_section
-from pipeline.io import atomic_path, read_provenance, require_file, write_table
+from pipeline.io import atomic_dir, atomic_path, read_provenance, require_file, write_table
 from pipeline.ledger import claims, figures, ledger, render, sources
 from pipeline.provenance import collect
 
@@ -57,6 +57,8 @@ def cmd_build(args: argparse.Namespace) -> None:
             tmp.write_text(text, encoding="utf-8")
     with atomic_path(args.summary_figure) as tmp:
         tmp.write_bytes(chart.getvalue())
+    if args.notes:
+        _write_notes(render.verdict_notes(table), args.notes)
     _write(table, args.output, prov)
     log.info(
         "ledger of %d entries from %d results tables: %s",
@@ -64,6 +66,13 @@ def cmd_build(args: argparse.Namespace) -> None:
         len(srcs),
         table["verdict"].value_counts().to_dict(),
     )
+
+
+def _write_notes(notes: dict[str, str], folder: str) -> None:
+    """One ``<id>.html`` per entry in ``folder``, replaced as a whole (never half written)."""
+    with atomic_dir(folder) as staging:
+        for id_, text in notes.items():
+            (staging / f"{id_}.html").write_text(text, encoding="utf-8")
 
 
 def read_ledger(path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -120,6 +129,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--html", required=True, help="the full ledger as HTML (report item)")
     p.add_argument("--front", required=True, help="the report's front page (HTML fragment)")
     p.add_argument("--summary-figure", required=True, help="verdicts per post (PNG)")
+    p.add_argument("--notes", help="folder of <id>.html notes the report's captions inline")
     p.set_defaults(func=cmd_build)
     p = subparsers.add_parser("diff", help="rows whose verdict or value moved between two ledgers")
     p.add_argument("old")

@@ -1,5 +1,7 @@
 """HTML of the ledger for the report: the front page (per-post summary, chart, one line per
-entry) that workflow/report/workflow.rst inlines, and the full table as a report item."""
+entry) that workflow/report/workflow.rst inlines, the full table as a report item, and one note
+per id that the figure and table captions of workflow/report/ inline (the claim and its
+verdict beside the evidence)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,15 @@ table.ledger td,table.ledger th{border:1px solid #ccc;padding:2px 5px;vertical-a
 .v-not-reproduced{background:#ffcdd2}.v-not-run{background:#eeeeee}
 span.chip{display:inline-block;padding:0 4px;margin:1px;border-radius:3px;font-size:11px;cursor:help}
 </style>"""
+
+
+#: Verdict colours inline: a caption is shown outside the front page, where STYLE is not loaded.
+COLOURS = {
+    "reproduced": "#c8e6c9",
+    "partly": "#fff3c4",
+    "not reproduced": "#ffcdd2",
+    "not run": "#eeeeee",
+}
 
 
 def _cls(verdict: str) -> str:
@@ -126,3 +137,28 @@ def full_table(ledger: pd.DataFrame) -> str:
         f'<!DOCTYPE html><html><head><meta charset="utf-8">{STYLE}</head><body>'
         f'<table class="ledger">{head}{body}</table></body></html>'
     )
+
+
+def verdict_note(r) -> str:
+    """One ledger row as a caption paragraph: the claim, whose bar it is, the verdict (coloured)
+    with its reason, how many checks passed at which scale, and our values."""
+    verdict = html.escape(r["verdict"]) + (f": {html.escape(r['reason'])}" if r["reason"] else "")
+    decided = (
+        f" ({int(r['passed'])} of {int(r['n_checks'])} checks, {html.escape(r['decided_by'])} "
+        "scale)"
+        if r["decided_by"]
+        else ""
+    )
+    value = f" Ours: {html.escape(_shown_value(r))}." if _shown_value(r) else ""
+    return (
+        f'<p class="ledger-verdict" data-id="{html.escape(r["id"])}"><b>Claim {html.escape(r["id"])}'
+        f"</b> (post {html.escape(str(r['post']))}, bar: {html.escape(r['bar'])}): "
+        f"{html.escape(r['statement'].rstrip('.'))}. <b>Verdict: "
+        f'<span style="background:{COLOURS[r["verdict"]]};padding:0 4px">{verdict}</span></b>'
+        f"{decided}.{value}</p>"
+    )
+
+
+def verdict_notes(ledger: pd.DataFrame) -> dict[str, str]:
+    """``{id: note}`` for every row of the ledger (workflow/report/*.rst inline them by id)."""
+    return {r["id"]: verdict_note(r) for _, r in ledger.iterrows()}

@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from pipeline import tables
-from pipeline.io import DataError, atomic_path, read_provenance, require_file
+from pipeline.io import DataError, atomic_dir, atomic_path, read_provenance, require_file
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -133,10 +132,8 @@ def collect(
     found = find_tables(root, patterns)
     if not found:
         raise DataError(f"no results tables under {str(root)!r} match {list(patterns)}")
-    into.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{into.name}.", dir=into.parent))
-    try:
-        rel = [str(p.relative_to(root)) for p in found]
+    rel = [str(p.relative_to(root)) for p in found]
+    with atomic_dir(into) as staging:
         for src, name in zip(found, rel, strict=True):
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, staging / name)
@@ -150,10 +147,5 @@ def collect(
         }
         with atomic_path(staging / MANIFEST) as tmp:
             tmp.write_text(json.dumps(meta, indent=1))
-        if into.exists():
-            shutil.rmtree(into)
-        os.replace(staging, into)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     log.info("collected %d results tables from %s into %s (%s scale)", len(rel), root, into, scale)
     return meta

@@ -23,7 +23,11 @@ declare_results("results/tiny/gumbel.parquet", {"E2.1": ["p_value"]})
 
 rule tiny_gumbel:
     output:
-        "results/tiny/gumbel.parquet",
+        report(
+            "results/tiny/gumbel.parquet",
+            caption="workflow/report/estimators_results.rst",
+            category="tiny",
+        ),
     shell:
         "{PY} -c 'import sys; from pipeline import tables; from pipeline.provenance import collect; "
         "tables.write_results(tables.results_frame([dict(experiment=\\"E2.1\\", dataset=\\"d\\", "
@@ -120,12 +124,29 @@ window.addEventListener("load", () => probe(50));
 </script>"""
 
 
-def layout(exe: str, profile: Path, report: Path, tmp_path: Path, width: int) -> dict:
-    """The boxes of the ledger and the rule graph in the rendered report at a window width."""
+# Appended to a copy of the report: open the tiny workflow's results item, as a click in its
+# menu does, so that --dump-dom shows its caption as the browser renders it.
+CAPTION_PROBE = """<script>
+function openItem(n) {
+  if (!(window.app && window.results && results["results/tiny/gumbel.parquet"]) && n > 0) {
+    setTimeout(() => openItem(n - 1), 200); return; }
+  app.showResultInfo("results/tiny/gumbel.parquet");
+  setTimeout(() => document.body.setAttribute("data-opened", "1"), 500);
+}
+window.addEventListener("load", () => openItem(50));
+</script>"""
+
+
+def with_probe(report: Path, probe: str, out: Path) -> Path:
     html = report.read_text()
     end = html.rfind("</body>")
-    probed = tmp_path / f"report-probe-{width}.html"
-    probed.write_text(html[:end] + LAYOUT_PROBE + html[end:])
+    out.write_text(html[:end] + probe + html[end:])
+    return out
+
+
+def layout(exe: str, profile: Path, report: Path, tmp_path: Path, width: int) -> dict:
+    """The boxes of the ledger and the rule graph in the rendered report at a window width."""
+    probed = with_probe(report, LAYOUT_PROBE, tmp_path / f"report-probe-{width}.html")
     dom = subprocess.run(
         [
             exe,
@@ -171,6 +192,23 @@ def test_report_opens_on_the_ledger_in_a_browser(workflow, tmp_path):
     row = re.search(r'data-id="E2\.1".*?</tr>', html, re.S).group(0)
     assert "reproduced" in row and "p-value: 0.1 [seeds 0.1 – 0.3] &gt; 0.01 ✓" in row
     assert "not run: no entry yet" in re.search(r'data-id="E3\.1".*?</tr>', html, re.S).group(0)
+    # a results item's caption states the claims it is evidence for, with this run's verdicts
+    probed = with_probe(
+        workflow / "results/report.html", CAPTION_PROBE, tmp_path / "report-caption.html"
+    )
+    dom = subprocess.run(
+        [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", probed.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert 'data-opened="1"' in dom.stdout, "the results item never opened"
+    note = re.search(r'<p class="ledger-verdict" data-id="E2\.1">.*?</p>', rendered(dom.stdout))
+    assert note, "the caption of the E2.1 evidence shows no verdict"
+    assert "<b>Claim E2.1</b> (post 2, bar: post): claim E2.1." in note.group(0)
+    assert ">reproduced</span></b> (1 of 1 checks, default scale)" in note.group(0)
+    assert "not run: no entry yet" in rendered(dom.stdout)  # E2.2's note, same caption
     for width in (700, 1400):  # a narrow window and a wide one: the graph never covers the ledger
         box = layout(exe, profile, workflow / "results/report.html", tmp_path, width)
         assert box["ledger_bottom"] <= box["graph_top"], box
@@ -225,3 +263,16 @@ def test_the_repository_claims_pass_the_dag_check_of_the_real_workflow(tmp_path)
     )
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     assert "ledger_build" in run.stdout
+
+
+def test_every_claim_is_stated_in_some_caption_and_captions_name_known_ids():
+    """workflow/report/*.rst name, per item, the ids it is evidence for ({% set claim_ids %});
+    the ledger writes one note per id there. No id is left out, and none is misspelt."""
+    named = {}
+    for path in sorted((REPO / "workflow/report").glob("*.rst")):
+        for block in re.findall(r"\{% set claim_ids = (.*?) %\}", path.read_text()):
+            for id_ in re.findall(r'"([A-Z][\w.]*)"', block):
+                named.setdefault(id_, []).append(path.name)
+    catalog = {c["id"] for c in yaml.safe_load((REPO / "claims/catalog.yaml").read_text())}
+    assert set(named) - catalog == set(), {i: named[i] for i in set(named) - catalog}
+    assert catalog - set(named) == set()

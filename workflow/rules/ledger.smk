@@ -46,6 +46,7 @@ rule ledger_build:
         ledger="results/ledger/ledger.parquet",
         checks="results/ledger/checks.parquet",
         front="results/ledger/front.html",
+        notes=directory("results/ledger/verdicts"),
         html=report(
             "results/ledger/ledger.html",
             caption="../report/ledger_table.rst",
@@ -75,6 +76,7 @@ rule ledger_build:
         "$PIPELINE_PYTHON -m pipeline ledger build --config {params.cfg:q} --declared {params.declared:q} "
         "--results {input.results} --output {output.ledger} --checks {output.checks} "
         "--html {output.html} --front {output.front} --summary-figure {output.summary} "
+        "--notes {output.notes} "
         "> {log} 2>&1"
 
 
