@@ -276,3 +276,69 @@ def test_every_claim_is_stated_in_some_caption_and_captions_name_known_ids():
     catalog = {c["id"] for c in yaml.safe_load((REPO / "claims/catalog.yaml").read_text())}
     assert set(named) - catalog == set(), {i: named[i] for i in set(named) - catalog}
     assert catalog - set(named) == set()
+
+
+class _Wildcards:
+    """Any wildcard a caption reads: ``figure`` as given, every other one a plain name."""
+
+    def __init__(self, figure: str):
+        self.figure = figure
+
+    def __getattr__(self, name: str) -> str:
+        return "cifar10" if name == "dataset" and self.figure == "cifar10" else "digits"
+
+
+@pytest.mark.filterwarnings("ignore:Argument .* will be removed")  # docutils, as snakemake calls it
+@pytest.mark.parametrize(
+    "caption",
+    sorted(p.name for p in (REPO / "workflow/report").glob("*.rst") if p.name != "workflow.rst"),
+)
+def test_every_caption_renders_with_and_without_the_ledger(caption, tmp_path, monkeypatch):
+    """Each caption through snakemake's own steps (Jinja2 with its settings, then docutils), for
+    every figure its claim map names: with the ledger in the report, each named id's note is
+    inlined; without it, none is and nothing fails. A broken caption would stop `make run`'s
+    report, so this runs in the fast suite."""
+    from docutils.core import publish_parts
+    from jinja2 import Environment
+
+    from pipeline.__main__ import DOMAINS
+    from pipeline.ledger import render
+    from pipeline.validation import validate_section
+
+    text = (REPO / "workflow/report" / caption).read_text()
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    for domain in DOMAINS:  # the defaults filled in as the workflow does (common.smk)
+        validate_section(config[domain], REPO / f"workflow/schemas/{domain}.schema.yaml", domain)
+    catalog = yaml.safe_load((REPO / "claims/catalog.yaml").read_text())
+    notes = tmp_path / "results/ledger/verdicts"
+    notes.mkdir(parents=True)
+    for c in catalog:
+        row = {
+            **c,
+            "post": str(c["post"]),
+            "verdict": "partly",
+            "reason": "",
+            "passed": 1,
+            "n_checks": 2,
+            "decided_by": "default",
+            "value": "x: 1 > 0 ✓",
+            "default_value": "x: 1 > 0 ✓",
+        }
+        (notes / f"{c['id']}.html").write_text(render.verdict_note(row))
+    monkeypatch.chdir(tmp_path)
+    mapped = set(re.findall(r'"(\w+)": \[', text))  # figures of a per-figure claim map
+    static = re.search(r"\{% set claim_ids = \[", text) is not None
+    figures = mapped | {"cifar10", "unknown"}
+    env = Environment(trim_blocks=True, lstrip_blocks=True)
+    ledger_file = type("F", (), {"path": "results/ledger/ledger.html", "target": "ledger.html"})
+    for figure in sorted(figures):
+        for files in ([ledger_file], []):
+            snakemake = type("S", (), {"wildcards": _Wildcards(figure), "config": config})
+            rst = env.from_string(text).render(snakemake=snakemake, categories={}, files=files)
+            body = publish_parts(rst, writer_name="html")["body"]
+            shown = re.findall(r'<p class="ledger-verdict" data-id="([^"]+)"', body)
+            assert "System Message" not in body, (figure, body[-2000:])
+            if not files or "claim_ids" not in text:
+                assert shown == []
+            elif static or figure in mapped or (figure == "cifar10" and "cifar10" in text):
+                assert shown, (caption, figure)
