@@ -25,10 +25,10 @@ run: $(STAMP)
 report: $(STAMP)
 	$(BIN)/snakemake --report results/report.html
 
-# The ledger of record (README "Reproducing the ledger"): every reference configuration that
+# The ledger of record (README "Reproducing the ledger of record"): every reference configuration that
 # fits a CPU machine, each run and then collected into results/reference/<name>/ at reference
 # scale (only the paths it writes at that scale), then the default run, the ledger and the report.
-# Not run by CI: about 3 hours on 2 cores (docs/BENCHMARKS.md). One reference run, a shell command:
+# Not run by CI: 3 to 3.5 hours on 2 cores (docs/BENCHMARKS.md). One reference run, a shell command:
 #   $(call reference_run,<name>,<config file>,<results globs>,<targets>)
 reference_run = $(BIN)/snakemake --cores $(CORES) $(4) --configfile config/$(2) \
 	&& $(BIN)/python -m pipeline ledger collect results --into results/reference/$(1) \
