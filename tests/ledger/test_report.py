@@ -128,12 +128,20 @@ window.addEventListener("load", () => probe(50));
 # menu does, so that --dump-dom shows its caption as the browser renders it.
 CAPTION_PROBE = """<script>
 function openItem(n) {
-  if (!(window.app && window.results && results["results/tiny/gumbel.parquet"]) && n > 0) {
-    setTimeout(() => openItem(n - 1), 200); return; }
-  app.showResultInfo("results/tiny/gumbel.parquet");
-  setTimeout(() => document.body.setAttribute("data-opened", "1"), 500);
+  // app and results are the report's top-level bindings (not properties of window)
+  const ready = typeof app !== "undefined" && typeof results !== "undefined"
+    && results["results/tiny/gumbel.parquet"];
+  if (!ready && n > 0) { setTimeout(() => openItem(n - 1), 100); return; }
+  try { app.showResultInfo("results/tiny/gumbel.parquet"); }
+  catch (e) { document.body.setAttribute("data-open-error", String(e)); }
+  waitNote(300);
 }
-window.addEventListener("load", () => openItem(50));
+function waitNote(n) {
+  const note = document.querySelector("p.ledger-verdict");
+  if (note || n <= 0) { document.body.setAttribute("data-opened", note ? "1" : "0"); return; }
+  setTimeout(() => waitNote(n - 1), 100);
+}
+window.addEventListener("load", () => openItem(600));
 </script>"""
 
 
@@ -196,14 +204,26 @@ def test_report_opens_on_the_ledger_in_a_browser(workflow, tmp_path):
     probed = with_probe(
         workflow / "results/report.html", CAPTION_PROBE, tmp_path / "report-caption.html"
     )
-    dom = subprocess.run(
-        [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", probed.as_uri()],
+    dom = subprocess.run(  # the probe polls for up to 90 s of the page's virtual time
+        [
+            exe,
+            *CHROMIUM_FLAGS,
+            "--virtual-time-budget=120000",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            probed.as_uri(),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     )
-    assert 'data-opened="1"' in dom.stdout, "the results item never opened"
+    opened = re.search(r'<body[^>]*data-opened="(\d)"', dom.stdout)
+    assert opened, (
+        "the probe never finished",
+        re.findall(r"data-open-error=\"[^\"]*\"", dom.stdout),
+    )
+    assert opened.group(1) == "1", "the item opened but its caption shows no verdict note"
     note = re.search(r'<p class="ledger-verdict" data-id="E2\.1">.*?</p>', rendered(dom.stdout))
     assert note, "the caption of the E2.1 evidence shows no verdict"
     assert "<b>Claim E2.1</b> (post 2, bar: post): claim E2.1." in note.group(0)
