@@ -152,24 +152,22 @@ def with_probe(report: Path, probe: str, out: Path) -> Path:
     return out
 
 
-def layout(exe: str, profile: Path, report: Path, tmp_path: Path, width: int) -> dict:
-    """The boxes of the ledger and the rule graph in the rendered report at a window width."""
-    probed = with_probe(report, LAYOUT_PROBE, tmp_path / f"report-probe-{width}.html")
-    dom = subprocess.run(
-        [
-            exe,
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={profile}",
-            f"--window-size={width},900",
-            "--dump-dom",
-            probed.as_uri(),
-        ],
+def dump_dom(exe: str, profile: Path, page: Path, *flags: str) -> str:
+    """The page's DOM as headless Chromium leaves it, with extra flags after the shared ones."""
+    return subprocess.run(
+        [exe, *CHROMIUM_FLAGS, *flags, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
-    )
-    found = re.search(r'<body[^>]*data-layout="([^"]*)"', dom.stdout)
+    ).stdout
+
+
+def layout(exe: str, profile: Path, report: Path, tmp_path: Path, width: int) -> dict:
+    """The boxes of the ledger and the rule graph in the rendered report at a window width."""
+    probed = with_probe(report, LAYOUT_PROBE, tmp_path / f"report-probe-{width}.html")
+    dom = dump_dom(exe, profile, probed, f"--window-size={width},900")
+    found = re.search(r'<body[^>]*data-layout="([^"]*)"', dom)
     assert found, "the layout probe did not run: the ledger or the rule graph never rendered"
     box = json.loads(found.group(1).replace("&quot;", '"'))
     assert box["width"] == width and box["ledger_right"] <= width, box
@@ -204,31 +202,19 @@ def test_report_opens_on_the_ledger_in_a_browser(workflow, tmp_path):
     probed = with_probe(
         workflow / "results/report.html", CAPTION_PROBE, tmp_path / "report-caption.html"
     )
-    dom = subprocess.run(  # the probe polls for up to 90 s of the page's virtual time
-        [
-            exe,
-            *CHROMIUM_FLAGS,
-            "--virtual-time-budget=120000",
-            f"--user-data-dir={profile}",
-            "--dump-dom",
-            probed.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    opened = re.search(r'<body[^>]*data-opened="(\d)"', dom.stdout)
+    # the probe polls for up to 90 s of the page's virtual time
+    dom = dump_dom(exe, profile, probed, "--virtual-time-budget=120000")
+    opened = re.search(r'<body[^>]*data-opened="(\d)"', dom)
     assert opened, (
         "the probe never finished",
-        re.findall(r"data-open-error=\"[^\"]*\"", dom.stdout),
+        re.findall(r"data-open-error=\"[^\"]*\"", dom),
     )
     assert opened.group(1) == "1", "the item opened but its caption shows no verdict note"
-    note = re.search(r'<p class="ledger-verdict" data-id="E2\.1">.*?</p>', rendered(dom.stdout))
+    note = re.search(r'<p class="ledger-verdict" data-id="E2\.1">.*?</p>', rendered(dom))
     assert note, "the caption of the E2.1 evidence shows no verdict"
     assert "<b>Claim E2.1</b> (post 2, bar: post): claim E2.1." in note.group(0)
     assert ">reproduced</span></b> (1 of 1 checks, default scale)" in note.group(0)
-    assert "not run: no entry yet" in rendered(dom.stdout)  # E2.2's note, same caption
+    assert "not run: no entry yet" in rendered(dom)  # E2.2's note, same caption
     for width in (700, 1400):  # a narrow window and a wide one: the graph never covers the ledger
         box = layout(exe, profile, workflow / "results/report.html", tmp_path, width)
         assert box["ledger_bottom"] <= box["graph_top"], box
